@@ -1,0 +1,79 @@
+// Command local runs all of routebot in one process on an embedded store:
+// POST /{scenarioCode} (the scenario function) and POST
+// /{scenarioCode}/chat-gpt (the classify function), serving the demo tenants
+// (or ROUTEBOT_TENANTS) with no cloud account.
+package main
+
+import (
+	"context"
+	"errors"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/routebot/routebot/common/app"
+	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/functions/scenario"
+)
+
+func main() {
+	start := time.Now()
+	cfg, err := config.Load(os.Getenv, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	logger := logging.New(os.Stderr, cfg.LogLevel)
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a, err := app.Build(ctx, cfg, logger)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Warm(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if cfg.DevToken {
+		logger.Warn("ROUTEBOT_API_TOKEN is unset: accepting the development token; never expose this server",
+			"token", config.DevToken)
+	}
+
+	srv := &http.Server{
+		Handler:           Mux(a),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	if err != nil {
+		log.Fatal(err)
+	}
+	logger.Info("routebot local run is serving", "addr", ln.Addr().String(), "store", cfg.Store,
+		"scenarios", a.ScenarioCodes(), "startup_ms", time.Since(start).Milliseconds())
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// Mux routes the seed's URL shapes to the functions.
+func Mux(a *app.App) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/", scenario.FromApp(a))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	return mux
+}

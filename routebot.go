@@ -1,0 +1,15 @@
+// Package routebot registers routebot's Cloud Functions. Google's Go
+// functions build compiles only this root package, so each function deploys
+// from the repository root with its entry point (--entry-point=Scenario …).
+// init only registers: clients and tenants are loaded on first use.
+package routebot
+
+import (
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/routebot/routebot/functions/scenario"
+)
+
+func init() {
+	functions.HTTP("Scenario", scenario.Handle)
+}
