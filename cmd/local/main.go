@@ -38,9 +38,6 @@ func main() {
 		log.Fatal(err)
 	}
 	defer a.Close()
-	if err := a.Warm(ctx); err != nil {
-		log.Fatal(err)
-	}
 	if cfg.DevToken {
 		logger.Warn("ROUTEBOT_API_TOKEN is unset: accepting the development token; never expose this server",
 			"token", config.DevToken)
@@ -59,6 +56,13 @@ func main() {
 	}
 	logger.Info("routebot local run is serving", "addr", ln.Addr().String(), "store", cfg.Store,
 		"scenarios", a.ScenarioCodes(), "startup_ms", time.Since(start).Milliseconds())
+	go func() {
+		// Compile tenants while the listener is already accepting: a call
+		// arriving meanwhile waits only for its own tenant.
+		if err := a.Warm(ctx); err != nil {
+			logger.Error("warming tenants", "error", err)
+		}
+	}()
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

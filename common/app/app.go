@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/routebot/routebot/common/auth"
 	"github.com/routebot/routebot/common/classify"
@@ -56,6 +57,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 			return nil, err
 		}
 		st, a.codes = ms, codes
+		a.sweepEvery(ms, time.Minute)
 	default:
 		return nil, fmt.Errorf("app: store %q is not available in this build", cfg.Store)
 	}
@@ -69,11 +71,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 	a.Auth = verifier
 
 	build := func(t *tenant.Tenant) error {
-		c, err := a.classifier(t)
-		if err != nil {
-			return fmt.Errorf("tenant %q: build classifier: %w", t.ID, err)
-		}
-		t.Classifier = c
+		t.Classifier = classify.Background(func() (classify.Classifier, error) { return a.classifier(t) })
 		return nil
 	}
 	a.Flows = tenant.NewRegistry(st, build, func(id string, version int64, err error) {
@@ -91,6 +89,25 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// sweepEvery drops expired sessions of the embedded store periodically, so a
+// long local run's memory stays bounded by the session TTL.
+func (a *App) sweepEvery(ms *memstore.Store, every time.Duration) {
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				ms.Sweep()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	a.closers = append(a.closers, func() error { close(stop); return nil })
 }
 
 // ScenarioCodes lists the scenario codes known at start (memory store only).
@@ -125,7 +142,7 @@ func memoryStore(cfg config.Config) (*memstore.Store, []string, error) {
 	ms := memstore.New(nil)
 	var codes []string
 	for i, t := range parsed {
-		if err := ms.PutTenant(tfs[i], t.ScenarioCodes(), t.Customers); err != nil {
+		if _, _, err := ms.PutTenant(context.Background(), tfs[i], t.ScenarioCodes(), t.Customers); err != nil {
 			return nil, nil, fmt.Errorf("app: %w", err)
 		}
 		codes = append(codes, t.ScenarioCodes()...)

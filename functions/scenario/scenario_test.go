@@ -1,0 +1,432 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/routebot/routebot/common/auth"
+	"github.com/routebot/routebot/common/classify"
+	"github.com/routebot/routebot/common/classify/embedded"
+	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/common/session"
+	"github.com/routebot/routebot/common/store"
+	"github.com/routebot/routebot/common/store/memstore"
+	"github.com/routebot/routebot/common/tenant"
+	"github.com/routebot/routebot/examples"
+)
+
+const token = "test-token"
+
+// env is a handler over the demo tenants with a chosen classifier.
+type env struct {
+	h     *Handler
+	store *memstore.Store
+	logs  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func newEnv(t testing.TB, cls func(*tenant.Tenant) (classify.Classifier, error), opts Options) *env {
+	t.Helper()
+	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tenant.ParseAll(tfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := memstore.New(nil)
+	for i, tn := range ts {
+		if _, _, err := ms.PutTenant(context.Background(), tfs[i], tn.ScenarioCodes(), tn.Customers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cls == nil {
+		cls = func(tn *tenant.Tenant) (classify.Classifier, error) { return embedded.New(tn.Taxonomy) }
+	}
+	reg := tenant.NewRegistry(ms, func(tn *tenant.Tenant) error {
+		c, err := cls(tn)
+		tn.Classifier = c
+		return err
+	}, nil)
+	logs := &syncBuffer{}
+	v := auth.NewVerifier(auth.StaticKeys(auth.Keys{Tokens: [][]byte{[]byte(token)}}))
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = time.Hour
+	}
+	opts.Project = "proj"
+	return &env{h: New(reg, ms, ms, v, logging.New(logs, slog.LevelDebug), opts), store: ms, logs: logs}
+}
+
+func (e *env) post(t testing.TB, path, body string, headers ...string) (int, map[string]any, string) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	var doc map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, w.Body.String())
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	return w.Code, doc, w.Body.String()
+}
+
+func body(callID string, fields ...string) string {
+	m := map[string]any{"CallId": callID, "ChatBotKey": "bot00001", "Customer": "01012345678", "Agent": 1000}
+	for i := 0; i+1 < len(fields); i += 2 {
+		m[fields[i]] = fields[i+1]
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func TestRetriedTurnDoesNotAdvance(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	e.post(t, "/SCENARIO01", body("R1", "ChatMsg", "택배 배송 조회 좀 해주세요"))
+	wrong := body("R1", "ScenarioCode", "ask_birthdate", "DTMF", "12")
+	_, first, raw1 := e.post(t, "/SCENARIO01", wrong)
+	for i := 0; i < 3; i++ {
+		_, _, raw := e.post(t, "/SCENARIO01", wrong)
+		if raw != raw1 {
+			t.Fatalf("retry %d answered differently:\n%s\n%s", i+1, raw, raw1)
+		}
+	}
+	if first["ScenarioCode"] != "birthdate_retry" {
+		t.Fatalf("first wrong entry went to %v", first["ScenarioCode"])
+	}
+	log, err := e.store.Log(context.Background(), "R1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 2 {
+		t.Fatalf("turn log has %d entries, want 2 (retries add none)", len(log))
+	}
+	if log[1].DTMF != "**" {
+		t.Errorf("turn log keeps DTMF %q, want it masked", log[1].DTMF)
+	}
+	// The caller's second, different wrong entry still counts.
+	_, second, _ := e.post(t, "/SCENARIO01", body("R1", "ScenarioCode", "birthdate_retry", "DTMF", "12"))
+	if second["ServiceCode"] != "S2000" {
+		t.Fatalf("second wrong entry: %v", second)
+	}
+}
+
+func TestIdempotencyKeyDeduplicatesSilence(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	e.post(t, "/SCENARIO01", body("S1", "IsFirstChat", "Y"))
+	silence := body("S1", "ScenarioCode", "무응답")
+	_, a, _ := e.post(t, "/SCENARIO01", silence, "Idempotency-Key", "k1")
+	_, b, _ := e.post(t, "/SCENARIO01", silence, "Idempotency-Key", "k1")
+	if a["ServiceCode"] != "S0000" || b["ServiceCode"] != "S0000" {
+		t.Fatalf("a retried silence ended the call: %v then %v", a, b)
+	}
+	_, c, _ := e.post(t, "/SCENARIO01", silence, "Idempotency-Key", "k2")
+	if c["ServiceCode"] != "S0001" {
+		t.Fatalf("the second real silence: %v", c)
+	}
+}
+
+func TestConcurrentRetriesAdvanceOnce(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	e.post(t, "/SCENARIO01", body("P1", "ChatMsg", "택배 배송 조회 좀 해주세요"))
+	wrong := body("P1", "ScenarioCode", "ask_birthdate", "DTMF", "12")
+	var wg sync.WaitGroup
+	answers := make([]string, 8)
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, answers[i] = e.post(t, "/SCENARIO01", wrong)
+		}()
+	}
+	wg.Wait()
+	for _, a := range answers[1:] {
+		if a != answers[0] {
+			t.Fatalf("racing retries answered differently:\n%s\n%s", a, answers[0])
+		}
+	}
+	if log, _ := e.store.Log(context.Background(), "P1"); len(log) != 2 {
+		n := len(log)
+		t.Fatalf("turn log has %d entries, want 2", n)
+	}
+}
+
+type hang struct{ calls atomic.Int32 }
+
+func (h *hang) Classify(ctx context.Context, _ classify.Input) (classify.Result, error) {
+	h.calls.Add(1)
+	<-ctx.Done()
+	return classify.Result{}, ctx.Err()
+}
+
+func TestSlowClassifierFallsBackInTime(t *testing.T) {
+	slow := &hang{}
+	e := newEnv(t, func(*tenant.Tenant) (classify.Classifier, error) { return slow, nil },
+		Options{ClassifyTimeout: 50 * time.Millisecond, TurnTimeout: time.Second})
+	start := time.Now()
+	code, doc, _ := e.post(t, "/SCENARIO01", body("SL1", "ChatMsg", "배송 언제 와요"))
+	if elapsed := time.Since(start); elapsed > 500*time.Millisecond {
+		t.Errorf("turn took %s with a 50ms classification budget", elapsed)
+	}
+	if code != 200 || doc["TransCode"] != "200" || doc["ServiceCode"] != "S2000" || doc["TransfterNumber"] != "40001" {
+		t.Fatalf("got %d %v, want the fallback transfer with TransCode 200", code, doc)
+	}
+	if slow.calls.Load() != 1 {
+		t.Errorf("classifier called %d times", slow.calls.Load())
+	}
+	if !strings.Contains(e.logs.String(), `"message":"turn answered by the flow's fallback"`) {
+		t.Errorf("the degraded turn is not logged as such:\n%s", e.logs.String())
+	}
+}
+
+type outside struct{}
+
+func (outside) Classify(context.Context, classify.Input) (classify.Result, error) {
+	return classify.Result{Path: classify.Path{"x", "y", "z"}}, nil
+}
+
+func TestAnswerOutsideTaxonomyFallsBack(t *testing.T) {
+	e := newEnv(t, func(*tenant.Tenant) (classify.Classifier, error) { return outside{}, nil }, Options{})
+	_, doc, _ := e.post(t, "/SCENARIO01", body("O1", "ChatMsg", "배송"))
+	if doc["ScenarioCode"] != "agent" {
+		t.Fatalf("got %v, want the unavailable route", doc)
+	}
+}
+
+func TestLogLine(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	e.post(t, "/SCENARIO01", body("L1", "ChatMsg", "택배 배송 조회 좀 해주세요"))
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(body("L1", "ScenarioCode", "ask_birthdate", "DTMF", "900101#")))
+	r.Header.Set("Authorization", "Bearer "+token)
+	r.Header.Set("X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/1;o=1")
+	e.h.ServeHTTP(httptest.NewRecorder(), r)
+	lines := strings.Split(strings.TrimSpace(e.logs.String()), "\n")
+	var last map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"severity": "INFO", "message": "turn", "CallId": "L1", "tenant": "nexus", "scenario": "SCENARIO01",
+		"from": "ask_birthdate", "to": "delivery_status", "ServiceCode": "S0003", "TransCode": "200",
+		logging.TraceKey: "projects/proj/traces/105445aa7843bc8bf206b12000100000"}
+	for k, v := range want {
+		if last[k] != v {
+			t.Errorf("log %s = %v, want %v", k, last[k], v)
+		}
+	}
+	if _, ok := last["latency_ms"].(float64); !ok {
+		t.Errorf("no latency_ms in %v", last)
+	}
+	if strings.Contains(e.logs.String(), "900101") {
+		t.Errorf("sensitive DTMF in the logs")
+	}
+	if strings.Contains(e.logs.String(), token) {
+		t.Errorf("the bearer token is in the logs")
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		body     string
+		auth     string
+		wantHTTP int
+		wantCode string
+	}{
+		{"body over 64 KiB", "POST", "/SCENARIO01", body("B1", "ChatMsg", strings.Repeat("가", 22000)), "Bearer " + token, 400, "412"},
+		{"GET", "GET", "/SCENARIO01", "", "Bearer " + token, 400, "412"},
+		{"nested path", "POST", "/SCENARIO01/x", body("B1"), "Bearer " + token, 404, "404"},
+		{"root", "POST", "/", body("B1"), "Bearer " + token, 404, "404"},
+		{"unknown step", "POST", "/SCENARIO01", body("B1", "ScenarioCode", "nope"), "Bearer " + token, 404, "404"},
+		{"basic auth", "POST", "/SCENARIO01", body("B1"), "Basic dXNlcjpwYXNz", 401, "401"},
+		{"other tenant's bot", "POST", "/HANBIT01", body("B1"), "Bearer " + token, 403, "400"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			r.Header.Set("Authorization", tt.auth)
+			w := httptest.NewRecorder()
+			e.h.ServeHTTP(w, r)
+			var doc map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+				t.Fatalf("not JSON: %s", w.Body.String())
+			}
+			if w.Code != tt.wantHTTP || doc["TransCode"] != tt.wantCode || doc["Result"] != "N" {
+				t.Errorf("got HTTP %d %v, want HTTP %d TransCode %s", w.Code, doc, tt.wantHTTP, tt.wantCode)
+			}
+			if d, _ := doc["Description"].(string); d == "" {
+				t.Errorf("no Description explains the refusal")
+			}
+		})
+	}
+}
+
+// failing is a store whose sessions are down.
+type failing struct{ *memstore.Store }
+
+func (failing) Transact(context.Context, string, func(session.Session, bool) (store.Commit, error)) error {
+	return fmt.Errorf("firestore: transact: %w", store.ErrUnavailable)
+}
+
+func TestStoreOutageIs501(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	e.h.sessions = failing{e.store}
+	code, doc, _ := e.post(t, "/SCENARIO01", body("F1", "IsFirstChat", "Y"))
+	if code != 500 || doc["TransCode"] != "501" {
+		t.Fatalf("got %d %v, want HTTP 500 TransCode 501", code, doc)
+	}
+	if !strings.Contains(e.logs.String(), `"severity":"ERROR"`) {
+		t.Errorf("the outage is not logged as an error")
+	}
+}
+
+func TestBrokenTenantIs413(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	tf, err := e.store.Files(context.Background(), "hanbit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fresh store whose only version of hanbit is broken.
+	ms := memstore.New(nil)
+	broken := store.TenantFiles{ID: "hanbit", Version: 1, Files: map[string][]byte{}}
+	for k, v := range tf.Files {
+		broken.Files[k] = v
+	}
+	broken.Files["flows/HANBIT01.yaml"] = []byte("code: HANBIT01\nstart: nowhere\nsteps:\n  closed:\n    service: S0001\n    prompt: x\n")
+	if _, _, err := ms.PutTenant(context.Background(), broken, []string{"HANBIT01"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.h.flows = tenant.NewRegistry(ms, nil, nil)
+	r := httptest.NewRequest(http.MethodPost, "/HANBIT01", strings.NewReader(`{"CallId":"X","ChatBotKey":"bot00002","Customer":"1","Agent":1}`))
+	r.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), `"TransCode":"413"`) {
+		t.Fatalf("got %d %s, want TransCode 413", w.Code, w.Body.String())
+	}
+}
+
+// The seed sample: classified and transferred, a new call each time.
+var sample = []byte(`{"CallId":"DS0000000001","ChatBotKey":"bot00001","Customer":"01012345678", "Agent":1000,"IsFirstChat":"Y","ChatMsg":"담당자확인전달요청",}`)
+
+// benchEnv keeps the store's size steady, as the local run's sweeper does:
+// every call's session expires after a simulated hour, and expired ones are
+// swept, so the benchmark does not measure an ever-growing heap.
+func benchEnv(b *testing.B) (*env, func()) {
+	var clock atomic.Int64
+	e := newEnv(b, nil, Options{})
+	e.store = memstore.New(func() time.Time { return time.Unix(clock.Load(), 0) })
+	tfs, _ := tenant.ReadFS(examples.Tenants, "tenants")
+	ts, _ := tenant.ParseAll(tfs)
+	for i, tn := range ts {
+		if _, _, err := e.store.PutTenant(context.Background(), tfs[i], tn.ScenarioCodes(), tn.Customers); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.h.sessions, e.h.directory = e.store, e.store
+	e.h.flows = tenant.NewRegistry(e.store, func(tn *tenant.Tenant) (err error) {
+		tn.Classifier, err = embedded.New(tn.Taxonomy)
+		return err
+	}, nil)
+	e.h.opts.Now = func() time.Time { return time.Unix(clock.Load(), 0) }
+	e.h.logger = logging.New(io.Discard, slog.LevelInfo) // one JSON line a turn, as in production
+	var turns atomic.Int64
+	tick := func() {
+		if n := turns.Add(1); n%100 == 0 {
+			clock.Add(1) // 100 turns a simulated second
+			if n%50000 == 0 {
+				e.store.Sweep()
+			}
+		}
+	}
+	return e, tick
+}
+
+func benchRequest(callID int) *http.Request {
+	body := bytes.Replace(sample, []byte("DS0000000001"), fmt.Appendf(nil, "DS%010d", callID), 1)
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+token)
+	return r
+}
+
+// BenchmarkTurn is one full turn through the handler: decode, authenticate,
+// classify with the embedded classifier, transact, encode, log.
+func BenchmarkTurn(b *testing.B) {
+	e, tick := benchEnv(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		tick()
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, benchRequest(i))
+		if w.Code != 200 {
+			b.Fatal(w.Body.String())
+		}
+	}
+}
+
+// BenchmarkTurnParallel runs turns on every core and reports the latency
+// percentiles of the handler.
+func BenchmarkTurnParallel(b *testing.B) {
+	e, tick := benchEnv(b)
+	var id atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.ReportAllocs()
+	b.SetParallelism(16) // 32 goroutines on 2 cores, like 32 connections
+	b.RunParallel(func(pb *testing.PB) {
+		local := make([]time.Duration, 0, 1024)
+		for pb.Next() {
+			tick()
+			r := benchRequest(int(id.Add(1)))
+			w := httptest.NewRecorder()
+			start := time.Now()
+			e.h.ServeHTTP(w, r)
+			local = append(local, time.Since(start))
+			if w.Code != 200 {
+				b.Error(w.Body.String())
+				return
+			}
+		}
+		mu.Lock()
+		lat = append(lat, local...)
+		mu.Unlock()
+	})
+	slices.Sort(lat)
+	if n := len(lat); n > 0 {
+		b.ReportMetric(float64(lat[n*50/100].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[n*99/100].Microseconds()), "p99-µs")
+	}
+}

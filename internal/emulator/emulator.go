@@ -1,0 +1,236 @@
+//go:build unix
+
+// Package emulator runs Google's Cloud Firestore emulator for tests: one
+// emulator per test binary, started from TestMain on a free loopback port
+// and stopped with its whole process group (gcloud's Python, the launcher
+// script and the Java server). Tests fail, never skip, when the emulator
+// cannot run; the error says what to install.
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// HostEnv names the variable Google's clients and this package read: when it
+// is set, StartFirestore reuses that emulator instead of starting one.
+const HostEnv = "FIRESTORE_EMULATOR_HOST"
+
+// startTimeout bounds the emulator's start-up (about 6 s through gcloud).
+const startTimeout = 90 * time.Second
+
+// StartFirestore starts the Firestore emulator on a free 127.0.0.1 port and
+// returns its host:port once it answers, and stop, which kills it. When
+// FIRESTORE_EMULATOR_HOST is set, that emulator is used and stop does nothing.
+func StartFirestore() (host string, stop func(), err error) {
+	if h := os.Getenv(HostEnv); h != "" {
+		return h, func() {}, nil
+	}
+	e, err := start()
+	if err != nil {
+		return "", nil, err
+	}
+	return e.host, e.stop, nil
+}
+
+type running struct {
+	host string
+	cmd  *exec.Cmd
+	out  *tail
+	once sync.Once
+}
+
+func start() (*running, error) {
+	gcloud, err := exec.LookPath("gcloud")
+	if err != nil {
+		return nil, errors.New("firestore emulator: gcloud not found in PATH: install the Google Cloud CLI " +
+			"(apt-get install google-cloud-cli google-cloud-cli-firestore-emulator, or https://cloud.google.com/sdk/docs/install " +
+			"then gcloud components install cloud-firestore-emulator), or set " + HostEnv + " to a running emulator")
+	}
+	if _, err := exec.LookPath("java"); err != nil {
+		return nil, errors.New("firestore emulator: java not found in PATH: the emulator is a Java program; " +
+			"install a Java runtime 11 or later, 21 recommended (apt-get install openjdk-17-jre-headless)")
+	}
+	if jar, ok := emulatorJar(gcloud); !ok {
+		// Without the component gcloud would try to download it: no network in tests.
+		return nil, fmt.Errorf("firestore emulator: %s not found: install the emulator component "+
+			"(apt-get install google-cloud-cli-firestore-emulator, or gcloud components install cloud-firestore-emulator)", jar)
+	}
+	var lastErr error
+	for range 3 { // a free port can be taken between our probe and the emulator's bind
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("firestore emulator: find a free port: %w", err)
+		}
+		e := &running{host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), out: &tail{max: 16 << 10}}
+		if lastErr = e.run(gcloud); lastErr == nil {
+			return e, nil
+		}
+	}
+	return nil, lastErr
+}
+
+// emulatorJar is where gcloud keeps the emulator component.
+func emulatorJar(gcloud string) (string, bool) {
+	bin, err := filepath.EvalSymlinks(gcloud)
+	if err != nil {
+		bin = gcloud
+	}
+	jar := filepath.Join(filepath.Dir(filepath.Dir(bin)), "platform", "cloud-firestore-emulator", "cloud-firestore-emulator.jar")
+	_, err = os.Stat(jar)
+	return jar, err == nil
+}
+
+func (e *running) run(gcloud string) error {
+	e.cmd = exec.Command(gcloud, "emulators", "firestore", "start", "--host-port="+e.host, "--quiet")
+	e.cmd.Env = append(os.Environ(),
+		"CLOUDSDK_CORE_DISABLE_PROMPTS=1",
+		"CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK=true",
+		"CLOUDSDK_CORE_DISABLE_USAGE_REPORTING=true")
+	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group: stop kills Java too
+	if err := e.cmd.Start(); err != nil {
+		return fmt.Errorf("firestore emulator: start %s: %w", gcloud, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- e.cmd.Wait() }()
+	e.guard()
+
+	deadline := time.After(startTimeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-exited:
+			e.stop()
+			return fmt.Errorf("firestore emulator on %s exited during start-up (%v); its output:\n%s", e.host, err, e.out)
+		case <-deadline:
+			e.stop()
+			return fmt.Errorf("firestore emulator on %s did not answer within %v; its output:\n%s", e.host, startTimeout, e.out)
+		case <-tick.C:
+			if ready(e.host) {
+				return nil
+			}
+		}
+	}
+}
+
+// ready reports whether the emulator answers "Ok" on its HTTP root.
+func ready(host string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
+	return resp.StatusCode == http.StatusOK && bytes.HasPrefix(b, []byte("Ok"))
+}
+
+// guard kills the emulator's group when this process dies without calling
+// stop (a test binary killed by -timeout does not run its deferred calls): a
+// shell in the emulator's group polls our pid.
+func (e *running) guard() {
+	pgid := e.cmd.Process.Pid
+	g := exec.Command("/bin/sh", "-c", `while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill -KILL -- "-$1"`,
+		strconv.Itoa(os.Getpid()), strconv.Itoa(pgid))
+	g.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pgid}
+	if g.Start() == nil {
+		go g.Wait() //nolint:errcheck // reaped only; killed with the group
+	}
+}
+
+// stop kills the emulator's whole process group. The emulator keeps its data
+// in memory only, so there is nothing to flush: SIGKILL, no grace period.
+func (e *running) stop() {
+	e.once.Do(func() {
+		pgid := e.cmd.Process.Pid
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		for range 100 { // the group is gone once every member is reaped
+			if syscall.Kill(-pgid, 0) != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// NewClient returns a Firestore client on the emulator at host for project,
+// acting as the emulator's owner (security rules bypassed), as Google's
+// client does for FIRESTORE_EMULATOR_HOST; dial adds gRPC options such as
+// interceptors, which that environment path would ignore.
+func NewClient(ctx context.Context, host, project string, dial ...grpc.DialOption) (*firestore.Client, error) {
+	opts := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(owner{}),
+	}, dial...)
+	conn, err := grpc.NewClient(host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("firestore emulator: dial %s: %w", host, err)
+	}
+	c, err := firestore.NewClient(ctx, project, option.WithGRPCConn(conn))
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("firestore emulator: client for %s: %w", host, err)
+	}
+	return c, nil
+}
+
+// owner is the emulator's admin credential.
+type owner struct{}
+
+func (owner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer owner"}, nil
+}
+func (owner) RequireTransportSecurity() bool { return false }
+
+// tail keeps the last max bytes written: the emulator's output, for errors.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
