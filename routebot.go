@@ -7,9 +7,11 @@ package routebot
 import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
+	"github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/scenario"
 )
 
 func init() {
 	functions.HTTP("Scenario", scenario.Handle)
+	functions.HTTP("Classify", classify.Handle)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/scenario"
 )
 
@@ -78,6 +79,9 @@ func main() {
 func Mux(a *app.App) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/", scenario.FromApp(a))
+	cls := classify.FromApp(a)
+	mux.Handle("/{code}/chat-gpt", cls)
+	mux.Handle("/{code}/chat-gpt/{$}", cls)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return mux
 }

@@ -10,13 +10,21 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
+	"sync"
 	"time"
+
+	secretmanager "cloud.google.com/go/secretmanager/apiv1"
+	"golang.org/x/oauth2/google"
 
 	"github.com/routebot/routebot/common/auth"
 	"github.com/routebot/routebot/common/classify"
+	"github.com/routebot/routebot/common/classify/detectintent"
 	"github.com/routebot/routebot/common/classify/embedded"
+	"github.com/routebot/routebot/common/classify/llm"
 	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/secrets"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/tenant"
@@ -33,8 +41,17 @@ type App struct {
 	Tenants   store.Tenants
 	Auth      *auth.Verifier
 
-	codes   []string // every scenario code known at start (memory store)
-	closers []func() error
+	// NewSessions makes Dialogflow Sessions clients; tests point it at a fake.
+	NewSessions func(ctx context.Context, location string) (SessionsClient, error)
+
+	codes      []string // every scenario code known at start (memory store)
+	closers    []func() error
+	secrets    *secrets.Cache
+	llmKey     *secrets.Secret
+	httpClient *http.Client
+
+	mu        sync.Mutex
+	dfClients map[string]SessionsClient
 }
 
 // Store is what a backing store offers.
@@ -69,6 +86,17 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 		return nil, err
 	}
 	a.Auth = verifier
+	if cfg.LLMAPIKey != "" {
+		if a.llmKey, err = a.resolve(ctx, cfg.LLMAPIKey); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("app: ROUTEBOT_LLM_API_KEY: %w", err)
+		}
+	}
+	// One pooled client for every tenant's LLM calls.
+	a.httpClient = &http.Client{Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: 5 * time.Second, ForceAttemptHTTP2: true,
+	}}
 
 	build := func(t *tenant.Tenant) error {
 		t.Classifier = classify.Background(func() (classify.Classifier, error) { return a.classifier(t) })
@@ -150,20 +178,53 @@ func memoryStore(cfg config.Config) (*memstore.Store, []string, error) {
 	return ms, codes, nil
 }
 
+// verifier builds the bearer-token check from ROUTEBOT_API_TOKEN and
+// ROUTEBOT_JWT_KEY, each a value or a Secret Manager version name.
 func (a *App) verifier(ctx context.Context) (*auth.Verifier, error) {
-	keys := auth.Keys{}
-	for _, t := range a.Config.APITokens {
-		keys.Tokens = append(keys.Tokens, []byte(t))
+	tokens, err := a.resolveAll(ctx, a.Config.APITokens)
+	if err != nil {
+		return nil, fmt.Errorf("app: ROUTEBOT_API_TOKEN: %w", err)
 	}
-	for _, k := range a.Config.JWTKeys {
-		keys.JWTKeys = append(keys.JWTKeys, []byte(k))
+	keys, err := a.resolveAll(ctx, a.Config.JWTKeys)
+	if err != nil {
+		return nil, fmt.Errorf("app: ROUTEBOT_JWT_KEY: %w", err)
 	}
-	return auth.NewVerifier(auth.StaticKeys(keys)), nil
+	return auth.NewVerifier(secrets.AuthKeys(tokens, keys)), nil
+}
+
+func (a *App) resolveAll(ctx context.Context, values []string) ([]*secrets.Secret, error) {
+	out := make([]*secrets.Secret, 0, len(values))
+	for _, v := range values {
+		s, err := a.resolve(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// resolve turns a configured value into a Secret: literal, or fetched from
+// Secret Manager (the client is made only when some value names a secret).
+func (a *App) resolve(ctx context.Context, value string) (*secrets.Secret, error) {
+	if !secrets.IsVersionName(value) {
+		return secrets.Literal([]byte(value)), nil
+	}
+	if a.secrets == nil {
+		client, err := secretmanager.NewClient(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("secretmanager.NewClient: %w", err)
+		}
+		a.closers = append(a.closers, client.Close)
+		a.secrets = secrets.NewCache(client, a.Config.SecretRefresh, a.Logger)
+	}
+	return a.secrets.Resolve(ctx, value)
 }
 
 // classifier builds a tenant's classifier: its own backend choice, else the
 // deployment's default; every non-embedded backend falls back to the embedded
-// one built from the tenant's examples.
+// one built from the tenant's examples (on failure, or an answer outside the
+// taxonomy).
 func (a *App) classifier(t *tenant.Tenant) (classify.Classifier, error) {
 	emb, err := embedded.New(t.Taxonomy)
 	if err != nil {
@@ -176,7 +237,106 @@ func (a *App) classifier(t *tenant.Tenant) (classify.Classifier, error) {
 	switch backend {
 	case "embedded":
 		return emb, nil
-	default:
-		return nil, fmt.Errorf("classifier backend %q is not available in this build", backend)
+	case "llm":
+		c, err := a.llm(t)
+		if err != nil {
+			return nil, err
+		}
+		return classify.WithFallback(c, emb, a.Logger), nil
+	case "dialogflow":
+		c, err := a.dialogflow(t)
+		if err != nil {
+			return nil, err
+		}
+		return classify.WithFallback(c, emb, a.Logger), nil
 	}
+	return nil, fmt.Errorf("classifier backend %q: want embedded, llm or dialogflow", backend)
+}
+
+func (a *App) llm(t *tenant.Tenant) (classify.Classifier, error) {
+	c := a.Config
+	if c.LLMBaseURL == "" {
+		return nil, fmt.Errorf("tenant %q uses the llm classifier: set ROUTEBOT_LLM_BASE_URL and ROUTEBOT_LLM_MODEL", t.ID)
+	}
+	model := c.LLMModel
+	if t.Spec.LLM.Model != "" {
+		model = t.Spec.LLM.Model
+	}
+	cfg := llm.Config{BaseURL: c.LLMBaseURL, Model: model, Timeout: c.PostCallTimeout, MaxRetries: 2,
+		HTTPClient: a.httpClient, Logger: a.Logger}
+	switch c.LLMAuth {
+	case "google":
+		ts, err := google.DefaultTokenSource(context.Background(), "https://www.googleapis.com/auth/cloud-platform")
+		if err != nil {
+			return nil, fmt.Errorf("ROUTEBOT_LLM_AUTH=google: google.DefaultTokenSource: %w", err)
+		}
+		cfg.TokenSource = func(context.Context) (string, error) {
+			tok, err := ts.Token()
+			if err != nil {
+				return "", err
+			}
+			return tok.AccessToken, nil
+		}
+	case "api-key":
+		cfg.APIKeyHeader = "api-key"
+	}
+	if c.LLMAuth != "google" && a.llmKey != nil {
+		cfg.APIKey = a.llmKey.Current // re-read per request: rotations apply at once
+	}
+	return llm.New(cfg, t.Taxonomy)
+}
+
+func (a *App) dialogflow(t *tenant.Tenant) (classify.Classifier, error) {
+	spec := t.Spec.Dialogflow
+	cfg := detectintent.Config{Project: spec.Project, Location: spec.Location, LanguageCode: spec.Language,
+		IntentMap: spec.Intents, MinConfidence: float32(t.Spec.MinConfidence), MaxRetries: 1}
+	if cfg.Project == "" {
+		cfg.Project = a.Config.DFProject
+	}
+	if cfg.Location == "" {
+		cfg.Location = a.Config.DFLocation
+	}
+	if cfg.LanguageCode == "" {
+		cfg.LanguageCode = a.Config.DFLanguage
+	}
+	if cfg.Project == "" {
+		return nil, fmt.Errorf("tenant %q uses Dialogflow: set classifier.dialogflow.project or ROUTEBOT_DIALOGFLOW_PROJECT", t.ID)
+	}
+	sessions, err := a.sessionsClient(cfg.Location)
+	if err != nil {
+		return nil, err
+	}
+	return detectintent.New(sessions, cfg, t.Taxonomy)
+}
+
+// sessionsClient returns the Dialogflow Sessions client of a location,
+// created once and shared by every tenant there.
+func (a *App) sessionsClient(location string) (detectintent.Sessions, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.dfClients[location]; ok {
+		return c, nil
+	}
+	if a.NewSessions == nil {
+		a.NewSessions = func(ctx context.Context, location string) (SessionsClient, error) {
+			return detectintent.NewSessionsClient(ctx, location)
+		}
+	}
+	c, err := a.NewSessions(context.Background(), location)
+	if err != nil {
+		return nil, err
+	}
+	if a.dfClients == nil {
+		a.dfClients = map[string]SessionsClient{}
+	}
+	a.dfClients[location] = c
+	a.closers = append(a.closers, c.Close)
+	return c, nil
+}
+
+// SessionsClient is a Dialogflow Sessions client (detectintent.Sessions that
+// can be closed).
+type SessionsClient interface {
+	detectintent.Sessions
+	Close() error
 }
