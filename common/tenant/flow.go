@@ -51,7 +51,7 @@ func (fp *flowParser) topf(key, format string, args ...any) {
 }
 
 func (fp *flowParser) compile() *Flow {
-	s := fp.spec
+	s := &fp.spec // defaults filled in here are read by step()
 	want := strings.TrimSuffix(strings.TrimPrefix(fp.file, FlowsDir), ".yaml")
 	switch {
 	case s.Code == "":

@@ -118,7 +118,7 @@ type Registry struct {
 type entry struct {
 	current atomic.Pointer[Tenant] // read without a lock on every turn
 	mu      sync.Mutex             // one compile at a time per tenant
-	failed  int64                  // the last version that did not compile
+	failed  atomic.Int64           // the last version that did not compile
 }
 
 // NewRegistry serves flows from src. build runs once per compiled version;
@@ -161,16 +161,16 @@ func (r *Registry) tenant(ctx context.Context, id string, version int64) (*Tenan
 		v, _ = r.tenants.LoadOrStore(id, &entry{})
 	}
 	e := v.(*entry)
-	if cur := e.current.Load(); cur != nil && cur.Version >= version {
+	if cur := e.current.Load(); cur != nil && (cur.Version >= version || e.failed.Load() == version) {
 		return cur, nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cur := e.current.Load()
-	if cur != nil && (cur.Version >= version || e.failed == version) {
+	if cur != nil && (cur.Version >= version || e.failed.Load() == version) {
 		return cur, nil
 	}
-	if e.failed == version {
+	if e.failed.Load() == version {
 		return nil, fmt.Errorf("tenant %q version %d: %w", id, version, ErrBroken)
 	}
 	tf, err := r.src.Files(ctx, id)
@@ -182,7 +182,7 @@ func (r *Registry) tenant(ctx context.Context, id string, version int64) (*Tenan
 		err = r.build(t)
 	}
 	if err != nil {
-		e.failed = tf.Version
+		e.failed.Store(tf.Version)
 		r.onErr(id, tf.Version, err)
 		if cur != nil {
 			return cur, nil

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -94,7 +95,15 @@ func (p *parser) decode(file string, v any) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		p.addf(file, yamlLine(err), "", "%s", yamlMessage(err))
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			p.addf(file, yamlLine(err), "", "%s", yamlMessage(err))
+			return nil
+		}
+		for _, msg := range te.Errors { // one problem per bad key, each with its own line
+			e := errors.New(msg)
+			p.addf(file, yamlLine(e), "", "%s", yamlMessage(e))
+		}
 		return nil
 	}
 	var root yaml.Node
@@ -114,10 +123,12 @@ func yamlLine(err error) int {
 	return 0
 }
 
+var yamlLinePrefixRE = regexp.MustCompile(`line \d+: `)
+
 func yamlMessage(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-	return yamlLineRE.ReplaceAllString(msg, "")
+	return yamlLinePrefixRE.ReplaceAllString(msg, "") // the line is in Problem.Line
 }
 
 // keyLines maps the keys of the mapping at path (e.g. "steps") to their lines.
@@ -177,7 +188,7 @@ func (p *parser) tenant() *Tenant {
 		p.addf(TenantFile, lines["bots"], "", "bots: at least one ChatBotKey is required")
 	}
 	for _, b := range ts.Bots {
-		if b == "" || len(b) > 50 {
+		if b == "" || utf8.RuneCountInString(b) > 50 { // text(50) counts characters, as wire does
 			p.addf(TenantFile, lines["bots"], "", "bot key %q must be 1 to 50 characters", b)
 		}
 		t.Bots[b] = true
@@ -224,7 +235,7 @@ func (p *parser) tenant() *Tenant {
 
 	var flowFiles []string
 	for name := range p.files {
-		if strings.HasPrefix(name, FlowsDir) && strings.HasSuffix(name, ".yaml") {
+		if strings.HasPrefix(name, FlowsDir) && IsTenantFile(name) { // flows/drafts/… is ignored, as ReadFS does
 			flowFiles = append(flowFiles, name)
 		}
 	}
