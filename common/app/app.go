@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/firestore"
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"golang.org/x/oauth2/google"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/secrets"
 	"github.com/routebot/routebot/common/store"
+	fsstore "github.com/routebot/routebot/common/store/firestore"
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/examples"
@@ -75,8 +77,15 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 		}
 		st, a.codes = ms, codes
 		a.sweepEvery(ms, time.Minute)
+	case "firestore":
+		fs, err := a.firestoreStore(ctx)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		st = fs
 	default:
-		return nil, fmt.Errorf("app: store %q is not available in this build", cfg.Store)
+		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
 	}
 	a.Sessions, a.Directory, a.Tenants = st, st, st
 
@@ -117,6 +126,24 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// firestoreStore connects to Firestore (FIRESTORE_EMULATOR_HOST is honoured
+// by the client) and waits for the tenant index's first snapshot.
+func (a *App) firestoreStore(ctx context.Context) (*fsstore.Store, error) {
+	client, err := firestore.NewClient(ctx, a.Config.Project)
+	if err != nil {
+		return nil, fmt.Errorf("app: firestore.NewClient(%s): %w", a.Config.Project, err)
+	}
+	a.closers = append(a.closers, client.Close)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := fsstore.New(sctx, client, fsstore.Options{Logger: a.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a.closers = append(a.closers, st.Close)
+	return st, nil
 }
 
 // sweepEvery drops expired sessions of the embedded store periodically, so a

@@ -5,6 +5,19 @@
 // and stopped with its whole process group (gcloud's Python, the launcher
 // script and the Java server). Tests fail, never skip, when the emulator
 // cannot run; the error says what to install.
+//
+//	func TestMain(m *testing.M) {
+//		host, stop, err := emulator.StartFirestore()
+//		if err != nil {
+//			fmt.Fprintln(os.Stderr, "FAIL:", err)
+//			os.Exit(1)
+//		}
+//		code := m.Run() // clients from emulator.NewClient(ctx, host, project)
+//		stop()
+//		os.Exit(code)
+//	}
+//
+// Isolate tests sharing the emulator by collection prefix or project id.
 package emulator
 
 import (
@@ -51,10 +64,11 @@ func StartFirestore() (host string, stop func(), err error) {
 }
 
 type running struct {
-	host string
-	cmd  *exec.Cmd
-	out  *tail
-	once sync.Once
+	host   string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once gcloud is reaped
+	out    *tail
+	once   sync.Once
 }
 
 func start() (*running, error) {
@@ -110,7 +124,8 @@ func (e *running) run(gcloud string) error {
 		return fmt.Errorf("firestore emulator: start %s: %w", gcloud, err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- e.cmd.Wait() }()
+	e.exited = make(chan struct{})
+	go func() { exited <- e.cmd.Wait(); close(e.exited) }()
 	e.guard()
 
 	deadline := time.After(startTimeout)
@@ -151,7 +166,7 @@ func ready(host string) bool {
 // shell in the emulator's group polls our pid.
 func (e *running) guard() {
 	pgid := e.cmd.Process.Pid
-	g := exec.Command("/bin/sh", "-c", `while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill -KILL -- "-$1"`,
+	g := exec.Command("/bin/sh", "-c", `while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill -KILL "-$1"`,
 		strconv.Itoa(os.Getpid()), strconv.Itoa(pgid))
 	g.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pgid}
 	if g.Start() == nil {
@@ -161,15 +176,13 @@ func (e *running) guard() {
 
 // stop kills the emulator's whole process group. The emulator keeps its data
 // in memory only, so there is nothing to flush: SIGKILL, no grace period.
+// Java, orphaned, is reaped by init; it holds no port once killed.
 func (e *running) stop() {
 	e.once.Do(func() {
-		pgid := e.cmd.Process.Pid
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		for range 100 { // the group is gone once every member is reaped
-			if syscall.Kill(-pgid, 0) != nil {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
+		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-e.exited:
+		case <-time.After(5 * time.Second):
 		}
 	})
 }

@@ -4,8 +4,10 @@ package emulator
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -36,15 +38,51 @@ func TestStartStop(t *testing.T) {
 	}
 
 	pgid := e.cmd.Process.Pid
+	if alive := living(t, pgid); len(alive) < 2 {
+		t.Errorf("process group %d has %v, want gcloud and Java at least", pgid, alive)
+	}
 	began = time.Now()
 	e.stop()
 	t.Logf("emulator stopped after %v", time.Since(began))
-	if err := syscall.Kill(-pgid, 0); err == nil {
-		t.Errorf("process group %d (gcloud, Java) still alive after stop", pgid)
+	deadline := time.Now().Add(5 * time.Second)
+	for alive := living(t, pgid); len(alive) > 0; alive = living(t, pgid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process group %d still has %v after stop", pgid, alive)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if ready(e.host) {
 		t.Errorf("emulator still answers on %s after stop", e.host)
 	}
+}
+
+// living lists the commands of the group's processes that are not zombies
+// (a killed orphan stays a zombie until init reaps it).
+func living(t *testing.T, pgid int) []string {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alive []string
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces: split after ')'.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(s[i+1:])
+		if len(fields) < 3 || fields[0] == "Z" || fields[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		alive = append(alive, s[strings.IndexByte(s, '(')+1:i])
+	}
+	return alive
 }
 
 func TestReuseFromEnv(t *testing.T) {

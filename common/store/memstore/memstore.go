@@ -1,20 +1,30 @@
 // Package memstore is the embedded store: tenants from files, call sessions
 // in memory. It serves the local run and the tests; production uses the
-// firestore package behind the same interfaces.
+// firestore package behind the same interfaces, and both pass the storetest
+// conformance suite.
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"hash/maphash"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 )
 
 const shards = 64
+
+// maxFileBytes is the Firestore store's limit on one file, enforced here too.
+const maxFileBytes = 1000 * 1000
 
 // Store keeps sessions in memory, sharded so that turns of different calls do
 // not contend on one lock; turns of one call serialise on their shard.
@@ -24,9 +34,15 @@ type Store struct {
 	shards [shards]shard
 
 	mu        sync.RWMutex
-	tenants   map[string]store.TenantFiles // by tenant id
-	scenarios map[string]string            // scenario code → tenant id
-	customers map[string]map[string]string // tenant id → phone → name
+	tenants   map[string]tenant // live tenants by id
+	versions  map[string]int64  // last version of every tenant ever put, deleted ones included
+	scenarios map[string]string // scenario code → tenant id
+}
+
+type tenant struct {
+	files     store.TenantFiles
+	codes     []string // sorted
+	customers map[string]string
 }
 
 type shard struct {
@@ -44,8 +60,8 @@ func New(now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{now: now, seed: maphash.MakeSeed(), tenants: map[string]store.TenantFiles{},
-		scenarios: map[string]string{}, customers: map[string]map[string]string{}}
+	s := &Store{now: now, seed: maphash.MakeSeed(), tenants: map[string]tenant{},
+		versions: map[string]int64{}, scenarios: map[string]string{}}
 	for i := range s.shards {
 		s.shards[i].sessions = map[string]stored{}
 	}
@@ -53,66 +69,150 @@ func New(now func() time.Time) *Store {
 }
 
 // PutTenant adds or replaces a tenant: its files, the scenario codes it owns
-// and its customer directory. A scenario code owned by another tenant is
-// refused.
-func (s *Store) PutTenant(t store.TenantFiles, scenarioCodes []string, customers map[string]string) error {
+// and its customer directory (phone → name). A scenario code owned by another
+// tenant is refused and nothing changes. The store owns the version (t.Version
+// is ignored): it is 1 for a new tenant and increases by one on every put
+// that changes something; an identical put returns changed=false and the
+// current version. A re-created tenant continues after its deleted version,
+// so a version never names two contents.
+func (s *Store) PutTenant(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string) (version int64, changed bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, false, fmt.Errorf("memstore: put tenant %q: %w", t.ID, err)
+	}
+	codes, err := checkTenant(t, scenarioCodes, customers)
+	if err != nil {
+		return 0, false, fmt.Errorf("memstore: put tenant %q: %w", t.ID, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, code := range scenarioCodes {
+	for _, code := range codes {
 		if owner, ok := s.scenarios[code]; ok && owner != t.ID {
-			return fmt.Errorf("memstore: scenario code %q is already owned by tenant %q", code, owner)
+			return 0, false, fmt.Errorf("memstore: put tenant %q: scenario code %q is already owned by tenant %q", t.ID, code, owner)
 		}
 	}
-	for code, owner := range s.scenarios {
-		if owner == t.ID {
-			delete(s.scenarios, code)
-		}
+	prev, exists := s.tenants[t.ID]
+	if exists && slices.Equal(prev.codes, codes) && maps.Equal(prev.customers, customers) &&
+		maps.EqualFunc(prev.files.Files, t.Files, bytes.Equal) {
+		return prev.files.Version, false, nil
 	}
-	for _, code := range scenarioCodes {
+	for _, code := range prev.codes {
+		delete(s.scenarios, code)
+	}
+	for _, code := range codes {
 		s.scenarios[code] = t.ID
 	}
-	if prev, ok := s.tenants[t.ID]; ok && t.Version <= prev.Version {
-		t.Version = prev.Version + 1
+	version = s.versions[t.ID] + 1
+	s.versions[t.ID] = version
+	files := make(map[string][]byte, len(t.Files))
+	for p, b := range t.Files {
+		files[p] = bytes.Clone(b)
 	}
-	s.tenants[t.ID] = t
-	s.customers[t.ID] = customers
-	return nil
+	s.tenants[t.ID] = tenant{
+		files:     store.TenantFiles{ID: t.ID, Version: version, Files: files},
+		codes:     codes,
+		customers: maps.Clone(customers),
+	}
+	return version, true, nil
 }
 
-// TenantOf implements store.Tenants.
-func (s *Store) TenantOf(_ context.Context, code string) (string, int64, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	id, ok := s.scenarios[code]
-	if !ok {
-		return "", 0, fmt.Errorf("scenario %q: %w", code, store.ErrNotFound)
+// GetTenant returns a tenant as it was put (files byte for byte, at its
+// current version), the scenario codes it owns (sorted) and its customers.
+func (s *Store) GetTenant(ctx context.Context, id string) (store.TenantFiles, []string, map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return store.TenantFiles{}, nil, nil, fmt.Errorf("memstore: get tenant %q: %w", id, err)
 	}
-	return id, s.tenants[id].Version, nil
-}
-
-// Files implements store.Tenants.
-func (s *Store) Files(_ context.Context, id string) (store.TenantFiles, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t, ok := s.tenants[id]
 	if !ok {
-		return store.TenantFiles{}, fmt.Errorf("tenant %q: %w", id, store.ErrNotFound)
+		return store.TenantFiles{}, nil, nil, fmt.Errorf("memstore: get tenant %q: %w", id, store.ErrNotFound)
 	}
-	return t, nil
+	files := make(map[string][]byte, len(t.files.Files))
+	for p, b := range t.files.Files {
+		files[p] = bytes.Clone(b)
+	}
+	customers := maps.Clone(t.customers)
+	if customers == nil {
+		customers = map[string]string{}
+	}
+	return store.TenantFiles{ID: id, Version: t.files.Version, Files: files}, slices.Clone(t.codes), customers, nil
+}
+
+// ListTenants returns the ids of all tenants, sorted.
+func (s *Store) ListTenants(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: list tenants: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Sorted(maps.Keys(s.tenants)), nil
+}
+
+// DeleteTenant removes a tenant, its files, customers and scenario codes (the
+// codes become free for another tenant). Unknown tenant: ErrNotFound.
+func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: delete tenant %q: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[id]
+	if !ok {
+		return fmt.Errorf("memstore: delete tenant %q: %w", id, store.ErrNotFound)
+	}
+	for _, code := range t.codes {
+		delete(s.scenarios, code)
+	}
+	delete(s.tenants, id)
+	s.versions[id]++ // the deletion is a change too
+	return nil
+}
+
+// TenantOf implements store.Tenants.
+func (s *Store) TenantOf(ctx context.Context, code string) (string, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return "", 0, fmt.Errorf("memstore: scenario %q: %w", code, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.scenarios[code]
+	if !ok {
+		return "", 0, fmt.Errorf("memstore: scenario %q: %w", code, store.ErrNotFound)
+	}
+	return id, s.tenants[id].files.Version, nil
+}
+
+// Files implements store.Tenants. The map is shared with the store: read it,
+// never modify it.
+func (s *Store) Files(ctx context.Context, id string) (store.TenantFiles, error) {
+	if err := ctx.Err(); err != nil {
+		return store.TenantFiles{}, fmt.Errorf("memstore: files of tenant %q: %w", id, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tenants[id]
+	if !ok {
+		return store.TenantFiles{}, fmt.Errorf("memstore: files of tenant %q: %w", id, store.ErrNotFound)
+	}
+	return t.files, nil
 }
 
 // CustomerName implements store.Directory.
-func (s *Store) CustomerName(_ context.Context, tenantID, phone string) (string, error) {
+func (s *Store) CustomerName(ctx context.Context, tenantID, phone string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("memstore: customer of tenant %q: %w", tenantID, err)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	name, ok := s.customers[tenantID][phone]
+	name, ok := s.tenants[tenantID].customers[phone]
 	if !ok {
-		return "", fmt.Errorf("customer of tenant %q: %w", tenantID, store.ErrNotFound)
+		return "", fmt.Errorf("memstore: customer of tenant %q: %w", tenantID, store.ErrNotFound)
 	}
 	return name, nil
 }
 
-// Transact implements store.Sessions.
+// Transact implements store.Sessions. fn gets a copy of the session, so what
+// it changes in place is kept only if it returns Write=true.
 func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error)) error {
 	sh := &s.shards[maphash.String(s.seed, callID)%shards]
 	sh.mu.Lock()
@@ -126,25 +226,44 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 		delete(sh.sessions, callID)
 		cur, found = stored{}, false
 	}
-	c, err := fn(cur.s, found)
+	c, err := fn(clone(cur.s), found)
 	if err != nil || !c.Write {
 		return err
 	}
+	c.Session = clone(c.Session)
 	c.Session.CallID = callID
 	if c.Record != nil {
-		cur.records = append(cur.records, *c.Record)
+		for _, r := range cur.records {
+			if r.Turn == c.Record.Turn {
+				return fmt.Errorf("memstore: transact %q: turn %d already logged", callID, r.Turn)
+			}
+		}
+		cur.records = append(slices.Clip(cur.records), *c.Record)
 	}
 	cur.s = c.Session
 	sh.sessions[callID] = cur
 	return nil
 }
 
+// clone copies the session's maps and slices, so that the caller and the
+// store never share them.
+func clone(s session.Session) session.Session {
+	s.Vars = maps.Clone(s.Vars)
+	s.LastAnswer = bytes.Clone(s.LastAnswer)
+	return s
+}
+
 // Log returns a copy of the call's turn log, oldest first.
-func (s *Store) Log(callID string) []session.Record {
+func (s *Store) Log(ctx context.Context, callID string) ([]session.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: log %q: %w", callID, err)
+	}
 	sh := &s.shards[maphash.String(s.seed, callID)%shards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return append([]session.Record(nil), sh.sessions[callID].records...)
+	records := slices.Clone(sh.sessions[callID].records)
+	slices.SortStableFunc(records, func(a, b session.Record) int { return a.Turn - b.Turn })
+	return records, nil
 }
 
 // Sweep drops expired sessions; the local run calls it periodically.
@@ -162,4 +281,43 @@ func (s *Store) Sweep() int {
 		sh.mu.Unlock()
 	}
 	return n
+}
+
+// checkTenant refuses what Firestore could not store, so that the local run
+// fails the same way production would; it returns the codes deduplicated and
+// sorted.
+func checkTenant(t store.TenantFiles, codes []string, customers map[string]string) ([]string, error) {
+	if err := checkKey("tenant id", t.ID); err != nil {
+		return nil, err
+	}
+	for p, b := range t.Files {
+		if !fs.ValidPath(p) || p == "." {
+			return nil, fmt.Errorf("file path %q is not a clean relative slash-separated path", p)
+		}
+		if len(b) > maxFileBytes {
+			return nil, fmt.Errorf("file %q has %d bytes, over the %d a Firestore document holds", p, len(b), maxFileBytes)
+		}
+	}
+	for _, c := range codes {
+		if err := checkKey("scenario code", c); err != nil {
+			return nil, err
+		}
+	}
+	for phone := range customers {
+		if err := checkKey("customer phone", phone); err != nil {
+			return nil, err
+		}
+	}
+	codes = slices.Clone(codes)
+	slices.Sort(codes)
+	return slices.Compact(codes), nil
+}
+
+// checkKey applies Firestore's document id rules.
+func checkKey(what, k string) error {
+	if k == "" || len(k) > 1500 || !utf8.ValidString(k) || strings.Contains(k, "/") || k == "." || k == ".." ||
+		(len(k) >= 4 && strings.HasPrefix(k, "__") && strings.HasSuffix(k, "__")) {
+		return fmt.Errorf("%s %q is not a valid key (non-empty UTF-8, no '/', not '.', '..' or __x__)", what, k)
+	}
+	return nil
 }

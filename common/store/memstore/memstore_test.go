@@ -1,0 +1,71 @@
+package memstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/routebot/routebot/common/session"
+	"github.com/routebot/routebot/common/store"
+	"github.com/routebot/routebot/common/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(*testing.T) storetest.Store { return New(nil) })
+}
+
+// TestClock checks expiry against the injected clock, and Sweep.
+func TestClock(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := t0
+	s := New(func() time.Time { return clock })
+	for _, id := range []string{"a", "b"} {
+		err := s.Transact(ctx, id, func(session.Session, bool) (store.Commit, error) {
+			return store.Commit{Write: true, Session: session.Session{Turn: 1, Expires: t0.Add(time.Minute)}}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := func(id string) bool {
+		var ok bool
+		if err := s.Transact(ctx, id, func(_ session.Session, f bool) (store.Commit, error) { ok = f; return store.Commit{}, nil }); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	steps := []struct {
+		name      string
+		at        time.Time
+		wantSwept int
+		want      bool
+	}{
+		{"before expiry", t0.Add(time.Minute - time.Nanosecond), 0, true},
+		{"at expiry", t0.Add(time.Minute), 1, false}, // "a" is dropped by the read below, "b" by Sweep
+	}
+	for _, st := range steps {
+		clock = st.at
+		if got := found("a"); got != st.want {
+			t.Errorf("%s: found = %v, want %v", st.name, got, st.want)
+		}
+		if n := s.Sweep(); n != st.wantSwept {
+			t.Errorf("%s: Sweep = %d, want %d", st.name, n, st.wantSwept)
+		}
+	}
+}
+
+func BenchmarkTransact(b *testing.B) {
+	s := New(nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		err := s.Transact(ctx, "DS-bench", func(cur session.Session, _ bool) (store.Commit, error) {
+			cur.Turn++
+			return store.Commit{Write: true, Session: cur}, nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
