@@ -50,6 +50,11 @@ func (f *flex) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || string(b) == "null":
 		*f = flex{}
 	case b[0] == '"':
+		// The decoder has validated b; without escapes it is the text itself.
+		if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 {
+			*f = flex{v: string(inner), set: true}
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
