@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestLoggerShape(t *testing.T) {
@@ -63,3 +66,33 @@ func TestTraceAttrs(t *testing.T) {
 		})
 	}
 }
+
+func TestBuffered(t *testing.T) {
+	var sink syncBuf
+	b := NewBuffered(&sink, 20*time.Millisecond)
+	logger := New(b, slog.LevelInfo)
+	logger.Info("one")
+	if sink.String() != "" {
+		t.Fatalf("written before a flush: %q", sink.String())
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(sink.String(), `"message":"one"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the periodic flush never came")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	logger.Info("two")
+	b.Close()
+	if !strings.Contains(sink.String(), `"message":"two"`) {
+		t.Fatalf("Close lost a line: %q", sink.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
