@@ -26,9 +26,13 @@ type background struct {
 
 func (b *background) Classify(ctx context.Context, in Input) (Result, error) {
 	select {
-	case <-b.done:
-	case <-ctx.Done():
-		return Result{}, fmt.Errorf("classifier still building: %w: %w", ErrUnavailable, ctx.Err())
+	case <-b.done: // built: the common case, without making ctx's Done channel
+	default:
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("classifier still building: %w: %w", ErrUnavailable, ctx.Err())
+		}
 	}
 	if b.err != nil {
 		return Result{}, fmt.Errorf("build classifier: %w", b.err)
