@@ -183,16 +183,19 @@ func (a *App) Warm(ctx context.Context) error {
 // tenants) into an embedded store, validating all of them first.
 func memoryStore(cfg config.Config) (*memstore.Store, []string, error) {
 	fsys, root := fs.FS(examples.Tenants), "tenants"
+	// Errors name the folder: os.DirFS's own say only ".".
+	source := "the embedded demo tenants (ROUTEBOT_TENANTS unset)"
 	if cfg.Tenants != "" {
 		fsys, root = os.DirFS(cfg.Tenants), "."
+		source = fmt.Sprintf("ROUTEBOT_TENANTS=%q", cfg.Tenants)
 	}
 	tfs, err := tenant.ReadFS(fsys, root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("app: ROUTEBOT_TENANTS: %w", err)
+		return nil, nil, fmt.Errorf("app: %s: %w", source, err)
 	}
 	parsed, err := tenant.ParseAll(tfs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("app: tenant files: %w", err)
+		return nil, nil, fmt.Errorf("app: %s: %w", source, err)
 	}
 	ms := memstore.New(nil)
 	var codes []string

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // ROUTEBOT_TIMEZONE works where the system has no zone files (distroless, functions)
 
 	"github.com/routebot/routebot/common/logging"
 )
@@ -138,7 +139,11 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		}
 	}
 	switch c.Classifier {
-	case "embedded", "dialogflow":
+	case "embedded":
+	case "dialogflow":
+		if c.DFProject == "" {
+			errs = append(errs, errors.New("ROUTEBOT_CLASSIFIER=dialogflow needs ROUTEBOT_DIALOGFLOW_PROJECT or GOOGLE_CLOUD_PROJECT"))
+		}
 	case "llm":
 		if c.LLMBaseURL == "" || c.LLMModel == "" {
 			errs = append(errs, errors.New("ROUTEBOT_CLASSIFIER=llm needs ROUTEBOT_LLM_BASE_URL and ROUTEBOT_LLM_MODEL"))

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -210,11 +209,7 @@ func readQuestion(r *http.Request) (string, *wire.Error) {
 			q = *v.Question
 		}
 	default:
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return "", wire.Errorf(wire.BadParameter, "body is not form-urlencoded: %v", err)
-		}
-		q = form.Get("question")
+		q = formValue(string(body), "question")
 	}
 	if !utf8.ValidString(q) {
 		return "", wire.Errorf(wire.BadParameter, "question is not UTF-8")
@@ -223,4 +218,54 @@ func readQuestion(r *http.Request) (string, *wire.Error) {
 		return "", wire.Errorf(wire.BadParameter, "question is required: the call transcript")
 	}
 	return q, nil
+}
+
+// formValue reads the first value of name from a form-urlencoded body as
+// leniently as the Node-RED flow this replaces (body-parser): the gateway
+// posts the transcript unencoded (seed 003's curl -d sample), so a caller's
+// "50%" or a ';' is text, where url.ParseQuery fails on it and drops the
+// whole question. '&' still separates fields and '+' is a space.
+func formValue(body, name string) string {
+	for body != "" {
+		var field string
+		field, body, _ = strings.Cut(body, "&")
+		k, v, _ := strings.Cut(field, "=")
+		if unescapeForm(k) == name {
+			return unescapeForm(v)
+		}
+	}
+	return ""
+}
+
+// unescapeForm decodes '+' and valid %XX escapes and keeps any other '%'.
+func unescapeForm(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
 }

@@ -1,0 +1,736 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dialogflow "cloud.google.com/go/dialogflow/apiv2"
+	"cloud.google.com/go/dialogflow/apiv2/dialogflowpb"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/routebot/routebot/common/app"
+	"github.com/routebot/routebot/common/classify"
+	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/examples"
+	classifyfn "github.com/routebot/routebot/functions/classify"
+	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/internal/callscript"
+)
+
+const (
+	apiToken = "app-test-token-c0ffee"
+	llmKey   = "sk-test-9f3b2a7d"
+	llmModel = "gpt-test-mini"
+	dfAgent  = "df-agent-7"
+	// utterance is what a caller says about a delivery: the embedded
+	// classifier routes it to the birth-date check (S1000), so a refund
+	// notice (S0002) can only come from the backend under test.
+	utterance = "택배 언제 와요"
+)
+
+// syncBuffer collects log lines written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func (s *syncBuffer) lines(t testing.TB) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %v: %s", err, l)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// find returns the last log line with message msg.
+func (s *syncBuffer) find(t testing.TB, msg string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	for _, l := range s.lines(t) {
+		if l["message"] == msg {
+			found = l
+		}
+	}
+	return found
+}
+
+// build loads env as the functions do (ROUTEBOT_API_TOKEN set) and builds
+// the app with its logs in a buffer.
+func build(t testing.TB, env map[string]string) (*app.App, *syncBuffer) {
+	t.Helper()
+	env["ROUTEBOT_API_TOKEN"] = apiToken
+	cfg, err := config.Load(func(k string) string { return env[k] }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	a, err := app.Build(context.Background(), cfg, logging.New(logs, slog.LevelDebug))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a, logs
+}
+
+// demoTenants writes the demo tenants to a folder for ROUTEBOT_TENANTS, and
+// checks that nexus leaves the backend to ROUTEBOT_CLASSIFIER.
+func demoTenants(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	err := fs.WalkDir(examples.Tenants, "tenants", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(examples.Tenants, p)
+		if err != nil {
+			return err
+		}
+		if p == "tenants/nexus/tenant.yaml" && regexp.MustCompile(`(?m)^\s+backend:\s*\w`).Match(data) {
+			return errors.New("nexus/tenant.yaml pins a classifier backend: ROUTEBOT_CLASSIFIER would not decide")
+		}
+		dst := filepath.Join(dir, strings.TrimPrefix(p, "tenants/"))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// nexusLevels are the names of each level of the spec's nexus taxonomy,
+// sorted.
+func nexusLevels(t testing.TB) [3][]string {
+	t.Helper()
+	shared, err := callscript.SharedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(shared, "spec", "taxonomy-nexus.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Categories map[string]map[string][]string `json:"categories"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var levels [3][]string
+	for c1, middles := range doc.Categories {
+		levels[0] = append(levels[0], c1)
+		for c2, smalls := range middles {
+			levels[1] = append(levels[1], c2)
+			levels[2] = append(levels[2], smalls...)
+		}
+	}
+	for i := range levels {
+		slices.Sort(levels[i])
+		levels[i] = slices.Compact(levels[i])
+	}
+	if len(levels[2]) == 0 {
+		t.Fatal("spec taxonomy of nexus has no categories")
+	}
+	return levels
+}
+
+// call plays a call's greeting, then the caller saying words, and returns
+// the second answer and how long it took.
+func call(t testing.TB, h http.Handler, callID, words string) (map[string]any, time.Duration) {
+	t.Helper()
+	turn := func(fields map[string]any) map[string]any {
+		t.Helper()
+		fields["CallId"], fields["ChatBotKey"], fields["Customer"], fields["Agent"] = callID, "bot00001", "01012345678", 1000
+		body, _ := json.Marshal(fields)
+		r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", bytes.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+apiToken)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var doc map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+			t.Fatalf("answer is not JSON: %v: %s", err, w.Body)
+		}
+		if w.Code != http.StatusOK || doc["TransCode"] != "200" {
+			t.Fatalf("HTTP %d: %s", w.Code, w.Body)
+		}
+		return doc
+	}
+	if greeting := turn(map[string]any{"IsFirstChat": "Y"}); greeting["ScenarioCode"] != "greeting" {
+		t.Fatalf("first turn %v", greeting)
+	}
+	start := time.Now()
+	doc := turn(map[string]any{"ScenarioCode": "greeting", "ChatMsg": words})
+	return doc, time.Since(start)
+}
+
+// routes are where SCENARIO01 sends the caller after the greeting.
+var (
+	toRefundNotice = map[string]any{"ServiceCode": "S0002", "ScenarioCode": "refund_notice"}
+	toBirthDate    = map[string]any{"ServiceCode": "S1000", "ScenarioCode": "ask_birthdate"}
+)
+
+func checkRoute(t *testing.T, doc, want map[string]any) {
+	t.Helper()
+	for k, v := range want {
+		if doc[k] != v {
+			t.Errorf("%s %v, want %v (answer %v)", k, doc[k], v, doc)
+		}
+	}
+}
+
+func assertPrivate(t *testing.T, logs string, private ...string) {
+	t.Helper()
+	for _, s := range append([]string{apiToken, llmKey}, private...) {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs contain %q:\n%s", s, logs)
+		}
+	}
+}
+
+// fakeLLM is an OpenAI chat-completions endpoint that checks each request
+// and answers as its mode says.
+type fakeLLM struct {
+	levels [3][]string
+
+	mode      atomic.Value // "ok", "outside", "malformed", "500", "429", "hang"
+	requests  atomic.Int32
+	cancelled chan struct{} // a hanging request's client gave up
+	stop      chan struct{}
+
+	mu       sync.Mutex
+	problems []string
+	users    []string // the user messages received
+}
+
+const refundAnswer = `{"category1":"결제환불","category2":"환불","category3":"환불요청","answer":"환불 문의","confidence":0.9}`
+
+func startLLM(t *testing.T) (*fakeLLM, string) {
+	t.Helper()
+	f := &fakeLLM{levels: nexusLevels(t), cancelled: make(chan struct{}, 16), stop: make(chan struct{})}
+	f.mode.Store("ok")
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		close(f.stop)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, p := range f.problems {
+			t.Errorf("LLM request: %s", p)
+		}
+	})
+	return f, srv.URL + "/v1"
+}
+
+func (f *fakeLLM) problem(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.problems = append(f.problems, fmt.Sprintf(format, args...))
+}
+
+func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.requests.Add(1)
+	var req struct {
+		Model          string `json:"model"`
+		ResponseFormat struct {
+			Type       string `json:"type"`
+			JSONSchema struct {
+				Strict bool `json:"strict"`
+				Schema struct {
+					Properties map[string]struct {
+						Enum []string `json:"enum"`
+					} `json:"properties"`
+				} `json:"schema"`
+			} `json:"json_schema"`
+		} `json:"response_format"`
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	err := json.NewDecoder(r.Body).Decode(&req)
+	bad := func(format string, args ...any) {
+		f.problem(format, args...)
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":{"message":"bad request","type":"invalid_request_error"}}`))
+	}
+	switch {
+	case r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions":
+		bad("%s %s, want POST /v1/chat/completions", r.Method, r.URL.Path)
+		return
+	case r.Header.Get("Authorization") != "Bearer "+llmKey:
+		bad("Authorization %q, want the key of ROUTEBOT_LLM_API_KEY", r.Header.Get("Authorization"))
+		return
+	case err != nil:
+		bad("body: %v", err)
+		return
+	case req.Model != llmModel:
+		bad("model %q, want %q", req.Model, llmModel)
+		return
+	case req.ResponseFormat.Type != "json_schema" || !req.ResponseFormat.JSONSchema.Strict:
+		bad("response_format %+v, want a strict json_schema", req.ResponseFormat)
+		return
+	case len(req.Messages) != 2 || req.Messages[0].Role != "system" || req.Messages[1].Role != "user":
+		bad("messages %+v, want system then user", req.Messages)
+		return
+	}
+	for i, name := range []string{"category1", "category2", "category3"} {
+		enum := slices.Sorted(slices.Values(req.ResponseFormat.JSONSchema.Schema.Properties[name].Enum))
+		if !slices.Equal(enum, f.levels[i]) {
+			bad("%s enum %v, want the nexus taxonomy's %v", name, enum, f.levels[i])
+			return
+		}
+	}
+	f.mu.Lock()
+	f.users = append(f.users, req.Messages[1].Content)
+	f.mu.Unlock()
+
+	content := refundAnswer
+	switch f.mode.Load() {
+	case "outside":
+		content = `{"category1":"결제환불","category2":"환불","category3":"포인트환불","answer":"","confidence":0.9}`
+	case "malformed":
+		content = `환불요청입니다`
+	case "500":
+		w.WriteHeader(http.StatusInternalServerError)
+		// Providers echo credentials in errors at times: the app must redact.
+		_, _ = fmt.Fprintf(w, `{"error":{"message":"upstream failure for key %s","type":"server_error"}}`, llmKey)
+		return
+	case "429":
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`))
+		return
+	case "hang":
+		select {
+		case <-r.Context().Done():
+			f.cancelled <- struct{}{}
+		case <-f.stop:
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	resp, _ := json.Marshal(map[string]any{
+		"id": "chatcmpl-test", "object": "chat.completion", "model": llmModel,
+		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+			"message": map[string]any{"role": "assistant", "content": content}}},
+		"usage": map[string]any{"prompt_tokens": 912, "completion_tokens": 41, "total_tokens": 953},
+	})
+	_, _ = w.Write(resp)
+}
+
+func (f *fakeLLM) userMessages() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.users)
+}
+
+func llmEnv(t *testing.T, baseURL string) map[string]string {
+	return map[string]string{
+		"ROUTEBOT_TENANTS":          demoTenants(t),
+		"ROUTEBOT_CLASSIFIER":       "llm",
+		"ROUTEBOT_LLM_BASE_URL":     baseURL,
+		"ROUTEBOT_LLM_MODEL":        llmModel,
+		"ROUTEBOT_LLM_API_KEY":      llmKey,
+		"ROUTEBOT_CLASSIFY_TIMEOUT": "300ms",
+		"ROUTEBOT_TURN_TIMEOUT":     "2s",
+	}
+}
+
+// ready compiles the tenant and waits for its classifier, which trains in
+// the background, so that a turn's budget measures the backends only.
+func ready(t *testing.T, a *app.App) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	flow, err := a.Flows.Flow(ctx, "SCENARIO01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := flow.Tenant.Classifier.Classify(ctx, classify.Input{Text: "환불 문의요"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLLMClassifierRoutesLiveTurns(t *testing.T) {
+	const classifyBudget = 300 * time.Millisecond
+	tests := []struct {
+		name        string
+		mode        string
+		want        map[string]any
+		wantBackend string
+		wantLLMLog  string // matches the fallback warning's error; "" when the LLM answered
+		wantCalls   int32  // LLM requests; 0: 1 to 3 (two retries at most)
+	}{
+		{name: "LLM answers", mode: "ok", want: toRefundNotice, wantBackend: "llm"},
+		// Retried while the budget allows; a last attempt may be cut short by the deadline.
+		{name: "LLM fails with 500s", mode: "500", want: toBirthDate, wantBackend: "embedded",
+			wantLLMLog: `HTTP 500|context deadline exceeded \(attempt [23]\)`},
+		{name: "LLM rate-limited past the deadline", mode: "429", want: toBirthDate, wantBackend: "embedded",
+			wantLLMLog: `HTTP 429.*Retry-After 30s ends past the deadline`, wantCalls: 1},
+		{name: "LLM hangs", mode: "hang", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "deadline exceeded"},
+		{name: "LLM answers outside the taxonomy", mode: "outside", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "포인트환불"},
+		{name: "LLM answers no JSON", mode: "malformed", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "decode answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, baseURL := startLLM(t)
+			a, logs := build(t, llmEnv(t, baseURL))
+			ready(t, a)
+			fake.requests.Store(0)
+			fake.mode.Store(tt.mode)
+
+			doc, took := call(t, scenario.FromApp(a), "LLM-"+tt.mode, utterance)
+			checkRoute(t, doc, tt.want)
+			t.Logf("turn answered in %s", took)
+			if took > classifyBudget+400*time.Millisecond {
+				t.Errorf("turn took %s: the classification budget is %s", took, classifyBudget)
+			}
+			if n := fake.requests.Load(); (tt.wantCalls == 0 && (n < 1 || n > 3)) || (tt.wantCalls != 0 && n != tt.wantCalls) {
+				t.Errorf("LLM asked %d times, want %d (0: 1 to 3)", n, tt.wantCalls)
+			}
+			if users := fake.userMessages(); len(users) == 0 || users[len(users)-1] != utterance {
+				t.Errorf("LLM got user messages %q, want the caller's words %q", users, utterance)
+			}
+			if tt.mode == "hang" {
+				select {
+				case <-fake.cancelled:
+				case <-time.After(2 * time.Second):
+					t.Error("the hanging LLM request was never cancelled")
+				}
+			}
+
+			turn := logs.find(t, "turn")
+			if turn == nil || turn["backend"] != tt.wantBackend || turn["CallId"] != "LLM-"+tt.mode {
+				t.Errorf("turn log line %v, want backend %s", turn, tt.wantBackend)
+			}
+			warn := logs.find(t, "classify: primary classifier failed, using the fallback")
+			switch {
+			case tt.wantLLMLog == "" && warn != nil:
+				t.Errorf("fallback used although the LLM answered: %v", warn)
+			case tt.wantLLMLog != "" && (warn == nil || warn["primary"] != "*llm.Classifier" ||
+				!regexp.MustCompile(tt.wantLLMLog).MatchString(fmt.Sprint(warn["error"]))):
+				t.Errorf("fallback warning %v, want the LLM's failure (%q)", warn, tt.wantLLMLog)
+			}
+			assertPrivate(t, logs.String(), utterance)
+		})
+	}
+}
+
+// TestLLMClassifiesTranscripts: the classify function on the same wiring
+// sends the canonical transcript and returns the LLM's categories and summary.
+func TestLLMClassifiesTranscripts(t *testing.T) {
+	fake, baseURL := startLLM(t)
+	a, logs := build(t, llmEnv(t, baseURL))
+	body := `question=상담원:넥서스입니다\n고객:지난주에 산 교재 환불받고 싶어요.상담원:네 접수해 드리겠습니다`
+	r := httptest.NewRequest(http.MethodPost, "/star-wars/chat-gpt/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Authorization", "Bearer "+apiToken)
+	w := httptest.NewRecorder()
+	classifyfn.FromApp(a).ServeHTTP(w, r)
+	var ans classifyfn.Answer
+	if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("HTTP %d %v: %s", w.Code, err, w.Body)
+	}
+	if ans.Category1 != "결제환불" || ans.Category2 != "환불" || ans.Category3 != "환불요청" || ans.Answer != "환불 문의" {
+		t.Errorf("answer %+v, want the LLM's", ans)
+	}
+	want := "상담원: 넥서스입니다\n고객: 지난주에 산 교재 환불받고 싶어요.\n상담원: 네 접수해 드리겠습니다"
+	if users := fake.userMessages(); !slices.Equal(users, []string{want}) {
+		t.Errorf("LLM got %q, want %q", users, want)
+	}
+	assertPrivate(t, logs.String(), "교재 환불받고")
+}
+
+// fakeDialogflow is Dialogflow ES's Sessions service.
+type fakeDialogflow struct {
+	dialogflowpb.UnimplementedSessionsServer
+
+	respond func(req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error)
+
+	mu       sync.Mutex
+	requests []*dialogflowpb.DetectIntentRequest
+}
+
+func (f *fakeDialogflow) DetectIntent(_ context.Context, req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
+	f.mu.Lock()
+	f.requests = append(f.requests, proto.Clone(req).(*dialogflowpb.DetectIntentRequest))
+	f.mu.Unlock()
+	return f.respond(req)
+}
+
+func (f *fakeDialogflow) recorded() []*dialogflowpb.DetectIntentRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
+// dialogflowApp builds the app with ROUTEBOT_CLASSIFIER=dialogflow and its
+// Sessions clients pointed at fake on bufconn. App.NewSessions is set after
+// Build and before the first request: tenants compile, and their
+// classifiers are built, on first use.
+func dialogflowApp(t *testing.T, fake *fakeDialogflow) (*app.App, *syncBuffer, *[]string) {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	dialogflowpb.RegisterSessionsServer(srv, fake)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+
+	a, logs := build(t, map[string]string{
+		"ROUTEBOT_TENANTS":            demoTenants(t),
+		"ROUTEBOT_CLASSIFIER":         "dialogflow",
+		"GOOGLE_CLOUD_PROJECT":        "routebot-prod",
+		"ROUTEBOT_DIALOGFLOW_PROJECT": dfAgent,
+		"ROUTEBOT_CLASSIFY_TIMEOUT":   "500ms",
+		"ROUTEBOT_TURN_TIMEOUT":       "2s",
+	})
+	var locations []string // the locations clients were made for
+	a.NewSessions = func(ctx context.Context, location string) (app.SessionsClient, error) {
+		locations = append(locations, location)
+		return dialogflow.NewSessionsClient(ctx, option.WithGRPCConn(conn))
+	}
+	return a, logs, &locations
+}
+
+func intent(name string, fallback bool) func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
+	return func(req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
+		return &dialogflowpb.DetectIntentResponse{ResponseId: "resp-1", QueryResult: &dialogflowpb.QueryResult{
+			QueryText:                 req.GetQueryInput().GetText().GetText(),
+			Intent:                    &dialogflowpb.Intent{Name: "projects/" + dfAgent + "/agent/intents/42", DisplayName: name, IsFallback: fallback},
+			IntentDetectionConfidence: 0.87,
+		}}, nil
+	}
+}
+
+func textQuery(session, text string) *dialogflowpb.DetectIntentRequest {
+	return &dialogflowpb.DetectIntentRequest{
+		Session: session,
+		QueryInput: &dialogflowpb.QueryInput{Input: &dialogflowpb.QueryInput_Text{
+			Text: &dialogflowpb.TextInput{Text: text, LanguageCode: "ko"},
+		}},
+	}
+}
+
+func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
+	tests := []struct {
+		name        string
+		respond     func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error)
+		want        map[string]any
+		wantBackend string
+		wantCalls   int
+	}{
+		{name: "intent named like a small category", respond: intent("환불요청", false), want: toRefundNotice, wantBackend: "dialogflow", wantCalls: 1},
+		{name: "fallback intent", respond: intent("Default Fallback Intent", true), want: toBirthDate, wantBackend: "embedded", wantCalls: 1},
+		{name: "intent outside the taxonomy", respond: intent("날씨문의", false), want: toBirthDate, wantBackend: "embedded", wantCalls: 1},
+		{name: "Dialogflow unavailable", respond: func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
+			return nil, status.Error(codes.Unavailable, "backend down")
+		}, want: toBirthDate, wantBackend: "embedded", wantCalls: 2}, // retried once
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeDialogflow{respond: tt.respond}
+			a, logs, locations := dialogflowApp(t, fake)
+			callID := "DF-CALL-1"
+			doc, took := call(t, scenario.FromApp(a), callID, utterance)
+			checkRoute(t, doc, tt.want)
+			t.Logf("turn answered in %s", took)
+
+			want := textQuery("projects/"+dfAgent+"/agent/sessions/"+callID, utterance)
+			got := fake.recorded()
+			if len(got) != tt.wantCalls {
+				t.Fatalf("DetectIntent called %d times, want %d", len(got), tt.wantCalls)
+			}
+			for _, req := range got {
+				if !proto.Equal(req, want) {
+					t.Errorf("DetectIntent request\n%s\nwant\n%s", prototext.Format(req), prototext.Format(want))
+				}
+			}
+			if !slices.Equal(*locations, []string{"global"}) {
+				t.Errorf("Sessions clients made for %q, want one for global", *locations)
+			}
+			if turn := logs.find(t, "turn"); turn == nil || turn["backend"] != tt.wantBackend {
+				t.Errorf("turn log line %v, want backend %s", turn, tt.wantBackend)
+			}
+			assertPrivate(t, logs.String(), utterance)
+		})
+	}
+}
+
+// TestDialogflowClassifiesTranscripts: Dialogflow gets the customer's turns
+// and gives the categories; the summary, which Dialogflow has none of, comes
+// from the embedded classifier.
+func TestDialogflowClassifiesTranscripts(t *testing.T) {
+	fake := &fakeDialogflow{respond: intent("환불요청", false)}
+	a, logs, _ := dialogflowApp(t, fake)
+	body := `question=상담원:넥서스입니다\n고객:지난주에 산 교재 환불받고 싶어요.상담원:네 접수해 드리겠습니다\n고객:네 감사합니다`
+	r := httptest.NewRequest(http.MethodPost, "/star-wars/chat-gpt", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Authorization", "Bearer "+apiToken)
+	w := httptest.NewRecorder()
+	classifyfn.FromApp(a).ServeHTTP(w, r)
+	var ans classifyfn.Answer
+	if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("HTTP %d %v: %s", w.Code, err, w.Body)
+	}
+	if ans.Category1 != "결제환불" || ans.Category2 != "환불" || ans.Category3 != "환불요청" || ans.Answer == "" {
+		t.Errorf("answer %+v, want Dialogflow's categories and a summary", ans)
+	}
+	got := fake.recorded()
+	if len(got) != 1 {
+		t.Fatalf("DetectIntent called %d times, want once", len(got))
+	}
+	// No call id on a post-call request: a random session.
+	session := got[0].GetSession()
+	if !regexp.MustCompile(`^projects/` + dfAgent + `/agent/sessions/[0-9a-f]{32}$`).MatchString(session) {
+		t.Errorf("session %q", session)
+	}
+	if want := textQuery(session, "지난주에 산 교재 환불받고 싶어요. 네 감사합니다"); !proto.Equal(got[0], want) {
+		t.Errorf("DetectIntent request\n%s\nwant\n%s", prototext.Format(got[0]), prototext.Format(want))
+	}
+	assertPrivate(t, logs.String(), "교재 환불받고", ans.Answer)
+}
+
+// brokenTenant writes a tenant whose flow has a wrong service code in step
+// hello (line 4).
+func brokenTenant(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"broken/tenant.yaml": "apiVersion: routebot/v1\nid: broken\nname: 망가진\nbots: [bot09999]\nqueues:\n  general: \"60001\"\n",
+		"broken/taxonomy.yaml": "fallback: 기타/기타/상담원연결\ncategories:\n  - path: 기타/기타/상담원연결\n" +
+			"    examples:\n      - 상담원 연결해 주세요\n",
+		"broken/flows/BROKEN01.yaml": "code: BROKEN01\nstart: hello\nsteps:\n  hello:\n    prompt: 안녕하세요\n    service: S9999\n",
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestMisconfigurationFailsAtStart: every misconfiguration stops the start
+// (config.Load or app.Build) with a message naming what to fix.
+func TestMisconfigurationFailsAtStart(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-such-folder")
+	empty := t.TempDir()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr []string
+	}{
+		{name: "Firestore without a project", env: map[string]string{"ROUTEBOT_STORE": "firestore"},
+			wantErr: []string{"ROUTEBOT_STORE=firestore", "GOOGLE_CLOUD_PROJECT"}},
+		{name: "unknown classifier", env: map[string]string{"ROUTEBOT_CLASSIFIER": "gpt"}, wantErr: []string{"ROUTEBOT_CLASSIFIER"}},
+		{name: "LLM without a URL", env: map[string]string{"ROUTEBOT_CLASSIFIER": "llm", "ROUTEBOT_LLM_MODEL": llmModel},
+			wantErr: []string{"ROUTEBOT_LLM_BASE_URL"}},
+		{name: "Dialogflow without a project", env: map[string]string{"ROUTEBOT_CLASSIFIER": "dialogflow"},
+			wantErr: []string{"ROUTEBOT_DIALOGFLOW_PROJECT"}},
+		{name: "bad duration", env: map[string]string{"ROUTEBOT_SESSION_TTL": "a day"}, wantErr: []string{"ROUTEBOT_SESSION_TTL"}},
+		{name: "classify timeout not shorter than the turn", env: map[string]string{"ROUTEBOT_CLASSIFY_TIMEOUT": "3s", "ROUTEBOT_TURN_TIMEOUT": "3s"},
+			wantErr: []string{"ROUTEBOT_CLASSIFY_TIMEOUT", "ROUTEBOT_TURN_TIMEOUT"}},
+		{name: "broken tenant", env: map[string]string{"ROUTEBOT_TENANTS": brokenTenant(t)},
+			wantErr: []string{"ROUTEBOT_TENANTS", "broken/flows/BROKEN01.yaml:4", "S9999"}},
+		{name: "missing tenants folder", env: map[string]string{"ROUTEBOT_TENANTS": missing},
+			wantErr: []string{"ROUTEBOT_TENANTS", missing}},
+		{name: "tenants folder without tenants", env: map[string]string{"ROUTEBOT_TENANTS": empty},
+			wantErr: []string{"ROUTEBOT_TENANTS", empty, "no tenant folders"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["ROUTEBOT_API_TOKEN"] = apiToken
+			cfg, err := config.Load(func(k string) string { return tt.env[k] }, false)
+			if err == nil {
+				var a *app.App
+				if a, err = app.Build(context.Background(), cfg, logging.New(&syncBuffer{}, nil)); err == nil {
+					a.Close()
+					t.Fatal("the app started")
+				}
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not mention %q:\n%v", want, err)
+				}
+			}
+			if strings.Contains(err.Error(), apiToken) {
+				t.Errorf("error echoes the API token: %v", err)
+			}
+		})
+	}
+}
+
+// TestDemoTenantsServeEveryScenario: with nothing configured but the token,
+// the embedded demo tenants compile and answer a first turn on each of
+// their scenario codes.
+func TestDemoTenantsServeEveryScenario(t *testing.T) {
+	a, _ := build(t, map[string]string{})
+	codes := slices.Sorted(slices.Values(a.ScenarioCodes()))
+	if want := []string{"HANBIT01", "SCENARIO01", "star-wars"}; !slices.Equal(codes, want) {
+		t.Errorf("scenario codes %v, want %v", codes, want)
+	}
+	if err := a.Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range codes {
+		if _, err := a.Flows.Flow(context.Background(), code); err != nil {
+			t.Errorf("%s: %v", code, err)
+		}
+	}
+}
