@@ -1,14 +1,9 @@
 package scenario
 
 import (
-	"context"
 	"net/http"
-	"os"
-	"sync"
 
 	"github.com/routebot/routebot/common/app"
-	"github.com/routebot/routebot/common/config"
-	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/wire"
 )
 
@@ -19,26 +14,14 @@ func FromApp(a *app.App) *Handler {
 		TurnTimeout: c.TurnTimeout, ClassifyTimeout: c.ClassifyTimeout, SessionTTL: c.SessionTTL})
 }
 
-// deployed is the Cloud Function's handler, built on its first request from
-// the environment (init does no I/O). A configuration error is logged and
-// every request answers 601 until the function is redeployed.
-var deployed = sync.OnceValue(func() http.Handler {
-	cfg, err := config.Load(os.Getenv, false)
-	if err == nil {
-		logger := logging.New(os.Stdout, cfg.LogLevel)
-		var a *app.App
-		if a, err = app.Build(context.Background(), cfg, logger); err == nil {
-			return FromApp(a)
-		}
-	}
-	logging.New(os.Stderr, nil).Error("scenario function cannot start", "error", err)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp := wire.ErrorResponse(wire.Request{}, wire.Errorf(wire.InternalError, "the function is misconfigured; see its logs"))
+// deployed is the Cloud Function's handler, built on its first request.
+var deployed = app.NewDeployed("scenario", func(a *app.App) http.Handler { return FromApp(a) },
+	func(w http.ResponseWriter, _ error) {
+		resp := wire.ErrorResponse(wire.Request{}, wire.Errorf(wire.InternalError, "the function cannot start; see its logs"))
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write(resp.AppendJSON(nil))
 	})
-})
 
 // Handle is the Scenario function's entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { deployed().ServeHTTP(w, r) }
+func Handle(w http.ResponseWriter, r *http.Request) { deployed.ServeHTTP(w, r) }
