@@ -1,0 +1,140 @@
+package deploytest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	// The generated main's import: named here so that go.mod and the module
+	// cache hold what it needs, and the offline build below finds it.
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+)
+
+// The buildpack's generated main, in essence: import the function's package
+// for its init, then serve FUNCTION_TARGET.
+const generatedMain = `package main
+
+import (
+	"log"
+	"os"
+
+	_ "github.com/routebot/routebot"
+	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+)
+
+func main() {
+	if err := funcframework.StartHostPort("127.0.0.1", os.Getenv("PORT")); err != nil {
+		log.Fatal(err)
+	}
+}
+`
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test")
+		}
+		dir = parent
+	}
+}
+
+func TestDeployFromRoot(t *testing.T) {
+	root := moduleRoot(t)
+	work := t.TempDir()
+	gomod := fmt.Sprintf("module example.com/gcfmain\n\ngo 1.26\n\nrequire github.com/routebot/routebot v0.0.0\n\nreplace github.com/routebot/routebot => %s\n", root)
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(generatedMain)} {
+		if err := os.WriteFile(filepath.Join(work, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(work, "server")
+	build := exec.Command("go", "mod", "tidy")
+	build.Dir = work
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+	build = exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = work
+	build.Env = append(os.Environ(), "GOPROXY=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build of the generated main: %v\n%s", err, out)
+	}
+
+	tests := []struct {
+		name, target, path, body, ctype, want string
+	}{
+		{"Scenario", "Scenario", "/SCENARIO01",
+			`{"CallId":"D1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`,
+			"application/json", `"ServiceCode":"S0000"`},
+		{"Classify", "Classify", "/star-wars/chat-gpt/", "question=고객: 환불 받고 싶어요",
+			"application/x-www-form-urlencoded", `"category3":"환불요청"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			port := freePort(t)
+			cmd := exec.Command(bin)
+			cmd.Env = append(os.Environ(), "PORT="+port, "FUNCTION_TARGET="+tt.target, "ROUTEBOT_API_TOKEN=deploy-token",
+				"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			got := post(t, "http://127.0.0.1:"+port+tt.path, tt.body, tt.ctype)
+			if !strings.Contains(got, tt.want) {
+				t.Fatalf("%s answered %s, want %s", tt.target, got, tt.want)
+			}
+		})
+	}
+}
+
+func post(t *testing.T, url, body, ctype string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer deploy-token")
+		req.Header.Set("Content-Type", ctype)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer from the function: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
