@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"cloud.google.com/go/firestore"
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"golang.org/x/oauth2/google"
 
@@ -131,11 +130,11 @@ func (a *App) Close() error {
 // firestoreStore connects to Firestore (FIRESTORE_EMULATOR_HOST is honoured
 // by the client) and waits for the tenant index's first snapshot.
 func (a *App) firestoreStore(ctx context.Context) (*fsstore.Store, error) {
-	client, err := firestore.NewClient(ctx, a.Config.Project)
+	client, closeClient, err := fsstore.NewClient(ctx, a.Config.Project, a.Config.FirestoreHost)
 	if err != nil {
-		return nil, fmt.Errorf("app: firestore.NewClient(%s): %w", a.Config.Project, err)
+		return nil, fmt.Errorf("app: %w", err)
 	}
-	a.closers = append(a.closers, client.Close)
+	a.closers = append(a.closers, closeClient)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := fsstore.New(sctx, client, fsstore.Options{Logger: a.Logger})

@@ -65,7 +65,7 @@ func TestDemoTenants(t *testing.T) {
 		if n.Version != 1 {
 			t.Errorf("version = %d, want 1 (ReadFS)", n.Version)
 		}
-		if n.Spec.Backend != "embedded" || n.Profile.LanguageCode != "ko-KR" || n.Profile.SampleRate != 8000 {
+		if n.Spec.Backend != "" || n.Profile.LanguageCode != "ko-KR" || n.Profile.SampleRate != 8000 {
 			t.Errorf("classifier/profile = %+v / %+v", n.Spec, n.Profile)
 		}
 	})

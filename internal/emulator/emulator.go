@@ -12,7 +12,7 @@
 //			fmt.Fprintln(os.Stderr, "FAIL:", err)
 //			os.Exit(1)
 //		}
-//		code := m.Run() // clients from emulator.NewClient(ctx, host, project)
+//		code := m.Run() // clients from firestore.NewClient(ctx, project, host)
 //		stop()
 //		os.Exit(code)
 //	}
@@ -35,11 +35,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"cloud.google.com/go/firestore"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // HostEnv names the variable Google's clients and this package read: when it
@@ -195,35 +190,6 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
-
-// NewClient returns a Firestore client on the emulator at host for project,
-// acting as the emulator's owner (security rules bypassed), as Google's
-// client does for FIRESTORE_EMULATOR_HOST; dial adds gRPC options such as
-// interceptors, which that environment path would ignore.
-func NewClient(ctx context.Context, host, project string, dial ...grpc.DialOption) (*firestore.Client, error) {
-	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(owner{}),
-	}, dial...)
-	conn, err := grpc.NewClient(host, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("firestore emulator: dial %s: %w", host, err)
-	}
-	c, err := firestore.NewClient(ctx, project, option.WithGRPCConn(conn))
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("firestore emulator: client for %s: %w", host, err)
-	}
-	return c, nil
-}
-
-// owner is the emulator's admin credential.
-type owner struct{}
-
-func (owner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-func (owner) RequireTransportSecurity() bool { return false }
 
 // tail keeps the last max bytes written: the emulator's output, for errors.
 type tail struct {

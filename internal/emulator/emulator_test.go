@@ -4,6 +4,7 @@ package emulator
 
 import (
 	"context"
+	fsstore "github.com/routebot/routebot/common/store/firestore"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,11 +25,11 @@ func TestStartStop(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := NewClient(ctx, e.host, "emulator-test")
+	c, closeClient, err := fsstore.NewClient(ctx, "emulator-test", e.host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer closeClient()
 	doc := c.Collection("probe").Doc("p")
 	if _, err := doc.Set(ctx, map[string]any{"n": 1}); err != nil {
 		t.Fatalf("write to the emulator: %v", err)

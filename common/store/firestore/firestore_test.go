@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 	fmt.Fprintf(os.Stderr, "firestore emulator on %s, ready after %v\n", host, time.Since(began).Round(time.Millisecond))
 	emulatorHost = host
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	shared, err = emulator.NewClient(ctx, host, project)
+	shared, err = emulatorClient(ctx, host, project)
 	cancel()
 	if err != nil {
 		stop()
@@ -168,7 +168,7 @@ func TestListenerSeesPush(t *testing.T) {
 	prefix := newPrefix()
 	admin := newStore(t, nil, Options{Prefix: prefix})
 	rpcs := &rpcCounter{}
-	client, err := emulator.NewClient(ctx, emulatorHost, project, rpcs.dialOptions()...)
+	client, err := emulatorClient(ctx, emulatorHost, project, rpcs.dialOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestRPCsPerTransact(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rpcs := &rpcCounter{}
-	client, err := emulator.NewClient(ctx, emulatorHost, project, rpcs.dialOptions()...)
+	client, err := emulatorClient(ctx, emulatorHost, project, rpcs.dialOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestUnavailable(t *testing.T) {
 	t.Parallel()
 	t.Run("New on a closed port", func(t *testing.T) {
 		closed := closedPort(t)
-		c, err := emulator.NewClient(context.Background(), closed, project)
+		c, err := emulatorClient(context.Background(), closed, project)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +279,7 @@ func TestUnavailable(t *testing.T) {
 	})
 
 	p := newProxy(t, emulatorHost)
-	c, err := emulator.NewClient(context.Background(), p.addr, project)
+	c, err := emulatorClient(context.Background(), p.addr, project)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +401,7 @@ func TestDataModel(t *testing.T) {
 
 func BenchmarkTransact(b *testing.B) {
 	rpcs := &rpcCounter{}
-	client, err := emulator.NewClient(context.Background(), emulatorHost, project, rpcs.dialOptions()...)
+	client, err := emulatorClient(context.Background(), emulatorHost, project, rpcs.dialOptions()...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -624,4 +624,11 @@ func (b *syncBuffer) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.b.Reset()
+}
+
+// emulatorClient is NewClient on the emulator; tests close the client only
+// (the connection goes with the test process).
+func emulatorClient(ctx context.Context, host, project string, dial ...grpc.DialOption) (*firestore.Client, error) {
+	c, _, err := NewClient(ctx, project, host, dial...)
+	return c, err
 }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/routebot/routebot/common/app"
+	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/logging"
+	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/internal/callscript"
+	"github.com/routebot/routebot/internal/emulator"
+)
+
+// TestFirestoreEndToEnd is the acceptance test: the demo tenants are
+// pushed with the routebotctl binary exactly as a user would, then the app
+// is built on the Firestore store of the same project and every call script
+// is played against it. It fails, never skips, without the emulator.
+func TestFirestoreEndToEnd(t *testing.T) {
+	began := time.Now()
+	host, stop, err := emulator.StartFirestore()
+	if err != nil {
+		t.Fatalf("the end-to-end test needs the Firestore emulator: %v", err)
+	}
+	t.Cleanup(stop)
+	t.Logf("emulator on %s ready after %v", host, time.Since(began).Round(time.Millisecond))
+
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	project := "routebot-e2e-" + hex.EncodeToString(b) // packages sharing one emulator do not collide
+	// app.Build's client reads the emulator's address from the environment.
+	t.Setenv("FIRESTORE_EMULATOR_HOST", host)
+	t.Setenv("GOOGLE_CLOUD_PROJECT", project)
+
+	began = time.Now()
+	bin := filepath.Join(t.TempDir(), "routebotctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "../routebotctl").CombinedOutput(); err != nil {
+		t.Fatalf("go build routebotctl: %v\n%s", err, out)
+	}
+	t.Logf("go build routebotctl took %v", time.Since(began).Round(time.Millisecond))
+
+	began = time.Now()
+	push := exec.Command(bin, "push", "examples/tenants")
+	push.Dir = "../.." // the repository root, where a user runs it
+	push.Env = append(os.Environ(), "FIRESTORE_EMULATOR_HOST="+host, "GOOGLE_CLOUD_PROJECT="+project)
+	out, err := push.CombinedOutput()
+	if err != nil {
+		t.Fatalf("routebotctl push examples/tenants: %v\n%s", err, out)
+	}
+	t.Logf("routebotctl push took %v:\n%s", time.Since(began).Round(time.Millisecond), out)
+	for _, want := range []string{"hanbit: pushed, version 1\n", "nexus: pushed, version 1\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("push output lacks %q", want)
+		}
+	}
+
+	began = time.Now()
+	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
+		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
+	cfg, err := config.Load(func(k string) string { return env[k] }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if _, ok := a.Tenants.(*fsstore.Store); !ok {
+		t.Fatalf("the app serves tenants from %T, not from Firestore", a.Tenants)
+	}
+	srv := httptest.NewServer(Mux(a))
+	t.Cleanup(srv.Close)
+	t.Logf("app on Firestore built in %v", time.Since(began).Round(time.Millisecond))
+
+	shared, err := callscript.SharedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, files, err := callscript.Load(filepath.Join(shared, "data", "callscripts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scripts) == 0 {
+		t.Fatal("no call scripts found")
+	}
+	began = time.Now()
+	p := &callscript.Player{Base: srv.URL, Token: testToken}
+	turns := 0
+	for i, s := range scripts {
+		t.Run(filepath.Base(files[i]), func(t *testing.T) {
+			problems, n := p.Play(s)
+			turns += n
+			for _, msg := range problems {
+				t.Error(msg)
+			}
+		})
+	}
+	elapsed := time.Since(began)
+	t.Logf("%d call scripts, %d turns on Firestore in %v (%v per turn)", len(scripts), turns,
+		elapsed.Round(time.Millisecond), (elapsed / time.Duration(max(turns, 1))).Round(time.Microsecond))
+}

@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/examples"
+	"github.com/routebot/routebot/internal/emulator"
+)
+
+var emulatorHost string
+
+// TestMain runs one Firestore emulator for the package (or uses
+// FIRESTORE_EMULATOR_HOST); each test gets a project of its own. Without
+// the emulator the tests fail: they never skip.
+func TestMain(m *testing.M) {
+	began := time.Now()
+	host, stop, err := emulator.StartFirestore()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the routebotctl tests need the Firestore emulator:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "firestore emulator on %s, ready after %v\n", host, time.Since(began).Round(time.Millisecond))
+	emulatorHost = host
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+const demoDir = "../../examples/tenants"
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// ctl runs the command as a user would, with env as its whole environment.
+func ctl(env map[string]string, args ...string) result {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut, func(k string) string { return env[k] })
+	return result{code, out.String(), errOut.String()}
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
+}
+
+// firestoreEnv is the environment of a user on the emulator, in a project
+// no other test uses.
+func firestoreEnv(t *testing.T) map[string]string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return map[string]string{"FIRESTORE_EMULATOR_HOST": emulatorHost, "GOOGLE_CLOUD_PROJECT": "routebotctl-" + hex.EncodeToString(b)}
+}
+
+// demoCopy writes the demo tenants into a new folder and returns it.
+func demoCopy(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	sub, err := fs.Sub(examples.Tenants, "tenants")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(dir, sub); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func replaceIn(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("test setup: %s does not contain %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// relative names dir relative to the working directory, as a user types it.
+func relative(t *testing.T, dir string) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{"no command", nil, nil, 2, "", "Usage:"},
+		{"help", []string{"--help"}, nil, 0, "routebotctl validate DIR...", ""},
+		{"help word", []string{"help"}, nil, 0, "Exit status: 0 ok", ""},
+		{"unknown command", []string{"deploy"}, nil, 2, "", `unknown command "deploy"`},
+		{"validate help", []string{"validate", "--help"}, nil, 0, "Usage: routebotctl validate DIR...", ""},
+		{"push help", []string{"push", "-h"}, nil, 0, "-dry-run", ""},
+		{"pull help", []string{"pull", "--help"}, nil, 0, "-force", ""},
+		{"diagram help", []string{"diagram", "--help"}, nil, 0, "Mermaid", ""},
+		{"validate without a folder", []string{"validate"}, nil, 2, "", "wrong number of arguments"},
+		{"diagram without a code", []string{"diagram", demoDir}, nil, 2, "", "wrong number of arguments"},
+		{"unknown flag", []string{"push", "--dry", demoDir}, nil, 2, "", "flag provided but not defined: -dry"},
+		{"push without a project", []string{"push", demoDir}, nil, 2, "", "set GOOGLE_CLOUD_PROJECT or pass --project"},
+		{"pull without a project", []string{"pull", t.TempDir()}, nil, 2, "", "set GOOGLE_CLOUD_PROJECT or pass --project"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ctl(tt.env, tt.args...)
+			if r.code != tt.wantCode || !strings.Contains(r.stdout, tt.wantStdout) || !strings.Contains(r.stderr, tt.wantStderr) {
+				t.Errorf("routebotctl %v:\n%s\nwant exit %d, stdout with %q, stderr with %q", tt.args, r, tt.wantCode, tt.wantStdout, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	broken := demoCopy(t)
+	flow := filepath.Join(broken, "nexus", "flows", "SCENARIO01.yaml")
+	replaceIn(t, flow, "next: refund_agent", "next: refund_agnet")                                         // unknown step
+	replaceIn(t, flow, "when: [배송조회, 배송지연]", "when: [배송조회, 배송지연됨]")                                        // not in the taxonomy
+	replaceIn(t, filepath.Join(broken, "nexus", "flows", "star-wars.yaml"), "description:", "descripton:") // typo key
+	rel := relative(t, broken)
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{"demo tenants", []string{"validate", demoDir}, 0, []string{
+			"hanbit: ok (../../examples/tenants/hanbit) — bots bot00002; scenario codes HANBIT01; 1 category; 0 customers\n",
+			"nexus: ok (../../examples/tenants/nexus) — bots bot00001; scenario codes SCENARIO01, star-wars; 17 categories; 2 customers\n",
+		}, nil},
+		{"one tenant folder", []string{"validate", demoDir + "/nexus"}, 0, []string{"nexus: ok"}, nil},
+		{"broken copy", []string{"validate", rel}, 1, nil, []string{
+			rel + "/nexus/flows/SCENARIO01.yaml:14: main: routes[0].when: category \"배송지연됨\" is not in the taxonomy\n",
+			rel + "/nexus/flows/SCENARIO01.yaml:68: refund_notice: next: unknown step \"refund_agnet\"\n",
+			rel + "/nexus/flows/star-wars.yaml:4: field descripton not found in type tenant.flowSpec\n",
+			rel + "/nexus/flows/SCENARIO01.yaml:73: refund_agent: unreachable: no step, router or silence policy leads here\n",
+			"routebotctl validate: 4 problem(s) in the tenant files\n",
+		}},
+		{"broken tenant folder named", []string{"validate", rel + "/nexus"}, 1, nil, []string{
+			rel + "/nexus/flows/star-wars.yaml:4: field descripton not found",
+		}},
+		{"missing folder", []string{"validate", "no/such/dir"}, 1, nil, []string{"routebotctl validate: read tenant folder: stat no/such/dir: no such file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ctl(nil, tt.args...)
+			if r.code != tt.wantCode {
+				t.Errorf("exit %d, want %d:\n%s", r.code, tt.wantCode, r)
+			}
+			for _, w := range tt.wantStdout {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r)
+				}
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r)
+				}
+			}
+		})
+	}
+
+	r := ctl(nil, "validate", rel)
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if !strings.HasPrefix(line, rel+"/nexus/flows/") && !strings.HasPrefix(line, "routebotctl validate: ") {
+			t.Errorf("problem line without file:line: %q", line)
+		}
+	}
+	if r.stdout != "" {
+		t.Errorf("an invalid run printed summaries:\n%s", r.stdout)
+	}
+}
+
+func TestDiagram(t *testing.T) {
+	tests := []struct {
+		name, dir, code, golden string
+	}{
+		{"SCENARIO01", demoDir, "SCENARIO01", "diagram-SCENARIO01.mmd"},
+		{"star-wars", demoDir, "star-wars", "diagram-star-wars.mmd"},
+		{"from the tenant folder", demoDir + "/nexus", "SCENARIO01", "diagram-SCENARIO01.mmd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The goldens are common/tenant's: the command prints Flow.Mermaid as it is.
+			want, err := os.ReadFile(filepath.Join("../../common/tenant/testdata", tt.golden))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := ctl(nil, "diagram", tt.dir, tt.code)
+			if r.code != 0 || r.stdout != string(want) {
+				t.Errorf("diagram %s:\n%s\nwant stdout:\n%s", tt.code, r, want)
+			}
+		})
+	}
+	r := ctl(nil, "diagram", demoDir, "NOPE")
+	if r.code != 1 || !strings.Contains(r.stderr, `no scenario code "NOPE" in ../../examples/tenants (it has HANBIT01, SCENARIO01, star-wars)`) {
+		t.Errorf("unknown code:\n%s", r)
+	}
+}
+
+// stored reads what the project holds, through a store of its own.
+func stored(t *testing.T, env map[string]string) map[string]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client, _, err := fsstore.NewClient(ctx, env["GOOGLE_CLOUD_PROJECT"], env["FIRESTORE_EMULATOR_HOST"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	st, err := fsstore.New(ctx, client, fsstore.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ids, err := st.ListTenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, id := range ids {
+		tf, _, _, err := st.GetTenant(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = tf.Version
+	}
+	return out
+}
+
+func wantStored(t *testing.T, env map[string]string, want map[string]int64) {
+	t.Helper()
+	if got := stored(t, env); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("stored versions %v, want %v", got, want)
+	}
+}
+
+// TestPushPullFirestore drives the commands on the emulator as a user would.
+func TestPushPullFirestore(t *testing.T) {
+	env := firestoreEnv(t)
+	demo := demoCopy(t)
+
+	steps := []struct {
+		name       string
+		setup      func()
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+		versions   map[string]int64
+	}{
+		{name: "first push", args: []string{"push", demo}, wantStdout: []string{
+			"hanbit: new tenant", "nexus: new tenant", "hanbit: pushed, version 1\n", "nexus: pushed, version 1\n"},
+			versions: map[string]int64{"hanbit": 1, "nexus": 1}},
+		{name: "push again", args: []string{"push", demo}, wantStdout: []string{
+			"hanbit: unchanged, version 1\nnexus: unchanged, version 1\n"},
+			versions: map[string]int64{"hanbit": 1, "nexus": 1}},
+		{name: "dry run of an edit, flag after the folder",
+			setup: func() {
+				replaceIn(t, filepath.Join(demo, "nexus", "flows", "SCENARIO01.yaml"),
+					"prompt: 환불 담당 상담원을 연결해 드리겠습니다.", "prompt: 환불 담당자에게 연결해 드리겠습니다.")
+			},
+			args: []string{"push", demo, "--dry-run"}, wantStdout: []string{
+				"nexus: changes to version 1",
+				"-    prompt: 환불 담당 상담원을 연결해 드리겠습니다.\n+    prompt: 환불 담당자에게 연결해 드리겠습니다.\n",
+				"dry run: nothing written\n"},
+			versions: map[string]int64{"hanbit": 1, "nexus": 1}},
+		{name: "push the edit", args: []string{"push", demo}, wantStdout: []string{"hanbit: unchanged, version 1\n", "nexus: pushed, version 2\n"},
+			versions: map[string]int64{"hanbit": 1, "nexus": 2}},
+		{name: "invalid tenant: nothing pushed",
+			setup: func() {
+				replaceIn(t, filepath.Join(demo, "hanbit", "tenant.yaml"), "name: 한빛", "name: 한빛2\nnmae: x")
+			},
+			args: []string{"push", demo}, wantCode: 1, wantStderr: []string{"hanbit/tenant.yaml:5: field nmae not found"},
+			versions: map[string]int64{"hanbit": 1, "nexus": 2}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if s.setup != nil {
+				s.setup()
+			}
+			began := time.Now()
+			r := ctl(env, s.args...)
+			t.Logf("routebotctl %s took %v", strings.Join(s.args, " "), time.Since(began).Round(time.Millisecond))
+			if r.code != s.wantCode {
+				t.Errorf("exit %d, want %d:\n%s", r.code, s.wantCode, r)
+			}
+			for _, w := range s.wantStdout {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r)
+				}
+			}
+			for _, w := range s.wantStderr {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r)
+				}
+			}
+			wantStored(t, env, s.versions)
+		})
+	}
+	replaceIn(t, filepath.Join(demo, "hanbit", "tenant.yaml"), "name: 한빛2\nnmae: x", "name: 한빛")
+
+	t.Run("pull reproduces the files", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "pulled")
+		r := ctl(env, "pull", out)
+		if r.code != 0 || !strings.Contains(r.stdout, "nexus: version 2 → "+filepath.Join(out, "nexus")+" (5 written, 0 unchanged)") {
+			t.Fatalf("pull:\n%s", r)
+		}
+		for _, id := range []string{"hanbit", "nexus"} {
+			err := filepath.WalkDir(filepath.Join(demo, id), func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				rel, _ := filepath.Rel(demo, p)
+				want, _ := os.ReadFile(p)
+				got, err := os.ReadFile(filepath.Join(out, rel))
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("%s: pulled file differs from the pushed one (%v)", rel, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		replaceIn(t, filepath.Join(out, "nexus", "tenant.yaml"), "name: 넥서스", "name: 넥서스 로컬")
+		if r := ctl(env, "pull", out, "nexus"); r.code != 1 || !strings.Contains(r.stderr, "use --force") {
+			t.Errorf("pull over a local edit:\n%s", r)
+		}
+		if r := ctl(env, "pull", "--force", out, "nexus"); r.code != 0 || !strings.Contains(r.stdout, "1 of them overwritten") {
+			t.Errorf("forced pull:\n%s", r)
+		}
+		if r := ctl(env, "pull", out, "nope"); r.code != 1 || !strings.Contains(r.stderr, `read stored tenant "nope"`) {
+			t.Errorf("pull of an unknown tenant:\n%s", r)
+		}
+	})
+
+	t.Run("conflict refused", func(t *testing.T) {
+		other := t.TempDir()
+		acme := filepath.Join(other, "acme")
+		if err := os.CopyFS(acme, os.DirFS(filepath.Join(demo, "hanbit"))); err != nil {
+			t.Fatal(err)
+		}
+		replaceIn(t, filepath.Join(acme, "tenant.yaml"), "id: hanbit", "id: acme")
+		replaceIn(t, filepath.Join(acme, "tenant.yaml"), "bot00002", "bot00003")
+		if err := os.Rename(filepath.Join(acme, "flows", "HANBIT01.yaml"), filepath.Join(acme, "flows", "SCENARIO01.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		replaceIn(t, filepath.Join(acme, "flows", "SCENARIO01.yaml"), "code: HANBIT01", "code: SCENARIO01")
+		for _, args := range [][]string{{"push", "--dry-run", acme}, {"push", acme}} {
+			r := ctl(env, args...)
+			if r.code != 1 || !strings.Contains(r.stdout, "CONFLICT: scenario code SCENARIO01 is tenant nexus's in the store") ||
+				!strings.Contains(r.stderr, "tenant acme claims SCENARIO01, which is tenant nexus's; nothing written") {
+				t.Errorf("routebotctl %v:\n%s", args, r)
+			}
+		}
+		wantStored(t, env, map[string]int64{"hanbit": 1, "nexus": 2})
+	})
+}
+
+func TestFirestoreUnavailable(t *testing.T) {
+	env := map[string]string{"FIRESTORE_EMULATOR_HOST": "127.0.0.1:1", "GOOGLE_CLOUD_PROJECT": "routebotctl-unavailable"}
+	for _, args := range [][]string{{"push", "--connect-timeout", "2s", demoDir}, {"pull", "--connect-timeout=2s", t.TempDir()}} {
+		r := ctl(env, args...)
+		if r.code != 3 || !strings.Contains(r.stderr, "Firestore unavailable: project routebotctl-unavailable on the emulator at 127.0.0.1:1") {
+			t.Errorf("routebotctl %v:\n%s", args, r)
+		}
+	}
+}
