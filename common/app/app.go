@@ -263,23 +263,25 @@ func (a *App) classifier(t *tenant.Tenant) (classify.Classifier, error) {
 	if backend == "" {
 		backend = a.Config.Classifier
 	}
+	var primary classify.Classifier
 	switch backend {
 	case "embedded":
 		return emb, nil
 	case "llm":
-		c, err := a.llm(t)
-		if err != nil {
-			return nil, err
-		}
-		return classify.WithFallback(c, emb, a.Logger), nil
+		primary, err = a.llm(t)
 	case "dialogflow":
-		c, err := a.dialogflow(t)
-		if err != nil {
-			return nil, err
-		}
-		return classify.WithFallback(c, emb, a.Logger), nil
+		primary, err = a.dialogflow(t)
+	default:
+		err = fmt.Errorf("classifier backend %q: want embedded, llm or dialogflow", backend)
 	}
-	return nil, fmt.Errorf("classifier backend %q: want embedded, llm or dialogflow", backend)
+	if err != nil {
+		// Calls must not suffer for a deployment mistake: classify with the
+		// tenant's examples, and say so loudly, once per tenant version.
+		a.Logger.Error("tenant's classifier backend cannot be built; using the embedded classifier",
+			"tenant", t.ID, "version", t.Version, "backend", backend, "error", err)
+		return emb, nil
+	}
+	return classify.WithFallback(primary, emb, a.Logger), nil
 }
 
 func (a *App) llm(t *tenant.Tenant) (classify.Classifier, error) {

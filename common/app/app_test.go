@@ -734,3 +734,26 @@ func TestDemoTenantsServeEveryScenario(t *testing.T) {
 		}
 	}
 }
+
+// A tenant choosing a backend the deployment cannot build still classifies
+// (with its examples), and the mistake is logged.
+func TestUnbuildableBackendFallsBackToEmbedded(t *testing.T) {
+	dir := demoTenants(t)
+	path := filepath.Join(dir, "nexus", "tenant.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = regexp.MustCompile(`(?m)^(\s+backend:).*$`).ReplaceAll(data, []byte(`$1 llm`))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, logs := build(t, map[string]string{"ROUTEBOT_TENANTS": dir}) // no ROUTEBOT_LLM_BASE_URL
+	doc, _ := call(t, scenario.FromApp(a), "UNBUILT-1", "지난주에 산 책 환불받고 싶어요")
+	if doc["TransCode"] != "200" || doc["ServiceCode"] != "S0002" {
+		t.Fatalf("turn answered %v, want the refund notice from the embedded classifier", doc)
+	}
+	if logs.find(t, "tenant's classifier backend cannot be built; using the embedded classifier") == nil {
+		t.Errorf("the unbuildable backend was not logged:\n%s", logs.String())
+	}
+}
