@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/common/tenant"
+	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/internal/callscript"
 	"github.com/routebot/routebot/internal/emulator"
 )
@@ -37,9 +40,6 @@ func TestFirestoreEndToEnd(t *testing.T) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	project := "routebot-e2e-" + hex.EncodeToString(b) // packages sharing one emulator do not collide
-	// app.Build's client reads the emulator's address from the environment.
-	t.Setenv("FIRESTORE_EMULATOR_HOST", host)
-	t.Setenv("GOOGLE_CLOUD_PROJECT", project)
 
 	began = time.Now()
 	bin := filepath.Join(t.TempDir(), "routebotctl")
@@ -108,4 +108,65 @@ func TestFirestoreEndToEnd(t *testing.T) {
 	elapsed := time.Since(began)
 	t.Logf("%d call scripts, %d turns on Firestore in %v (%v per turn)", len(scripts), turns,
 		elapsed.Round(time.Millisecond), (elapsed / time.Duration(max(turns, 1))).Round(time.Microsecond))
+}
+
+// BenchmarkTurnFirestore is one scenario turn (the seed's sample: classified
+// and transferred, a new call each time) through the handler on the Firestore
+// emulator: the session transaction is the cost.
+func BenchmarkTurnFirestore(b *testing.B) {
+	host, stop, err := emulator.StartFirestore()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	ctx := context.Background()
+	project := "routebot-bench"
+	client, closeClient, err := fsstore.NewClient(ctx, project, host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeClient()
+	st, err := fsstore.New(ctx, client, fsstore.Options{Logger: logging.New(io.Discard, nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts, err := tenant.ParseAll(tfs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, tn := range ts {
+		if _, _, err := st.PutTenant(ctx, tfs[i], tn.ScenarioCodes(), tn.Customers); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st.Close()
+	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
+		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
+	cfg, err := config.Load(func(k string) string { return env[k] }, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.Build(ctx, cfg, logging.New(io.Discard, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	h := Mux(a)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		body := fmt.Sprintf(`{"CallId":"FB-%d","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"ChatMsg":"상담원 연결해 주세요"}`, i)
+		r := httptest.NewRequest("POST", "/SCENARIO01", strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+testToken)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Body.String())
+		}
+	}
 }
