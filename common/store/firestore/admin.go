@@ -6,10 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -18,8 +16,6 @@ import (
 	"github.com/routebot/routebot/common/store"
 )
 
-// maxFileBytes keeps a file and its fields inside Firestore's 1 MiB document limit.
-const maxFileBytes = 1000 * 1000
 
 // errRefused marks an admin transaction that fn refused (not a Firestore failure).
 type errRefused struct{ err error }
@@ -39,14 +35,14 @@ func (s *Store) PutTenant(ctx context.Context, t store.TenantFiles, scenarioCode
 	if err := cancelled(ctx, op); err != nil {
 		return 0, false, err
 	}
-	codes, err := checkTenant(t, scenarioCodes, customers)
+	codes, err := store.CheckTenant(t, scenarioCodes, customers)
 	if err != nil {
 		return 0, false, fmt.Errorf("firestore: %s: %w", op, err)
 	}
 	want := make(map[string]map[string]any, len(t.Files)) // file doc id → fields
 	for path, content := range t.Files {
-		if len(content) > maxFileBytes {
-			return 0, false, fmt.Errorf("firestore: %s: file %q has %d bytes, over the %d a document holds", op, path, len(content), maxFileBytes)
+		if len(content) > store.MaxFileBytes {
+			return 0, false, fmt.Errorf("firestore: %s: file %q has %d bytes, over the %d a document holds", op, path, len(content), store.MaxFileBytes)
 		}
 		want[fileDocID(path)] = encodeFile(path, content)
 	}
@@ -154,7 +150,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (store.TenantFiles, []
 	if err := cancelled(ctx, op); err != nil {
 		return store.TenantFiles{}, nil, nil, err
 	}
-	if checkKey("", id) != nil {
+	if store.CheckKey("", id) != nil {
 		return store.TenantFiles{}, nil, nil, fmt.Errorf("firestore: %s: %w", op, store.ErrNotFound)
 	}
 	var (
@@ -215,7 +211,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 	if err := cancelled(ctx, op); err != nil {
 		return err
 	}
-	if checkKey("", id) != nil {
+	if store.CheckKey("", id) != nil {
 		return fmt.Errorf("firestore: %s: %w", op, store.ErrNotFound)
 	}
 	tref := s.tenants().Doc(id)
@@ -338,37 +334,3 @@ func decodeFile(d *firestore.DocumentSnapshot) (string, []byte, error) {
 	return path, content, nil
 }
 
-// checkTenant refuses what cannot be stored and returns the scenario codes
-// deduplicated and sorted.
-func checkTenant(t store.TenantFiles, codes []string, customers map[string]string) ([]string, error) {
-	if err := checkKey("tenant id", t.ID); err != nil {
-		return nil, err
-	}
-	for p := range t.Files {
-		if !fs.ValidPath(p) || p == "." {
-			return nil, fmt.Errorf("file path %q is not a clean relative slash-separated path", p)
-		}
-	}
-	for _, c := range codes {
-		if err := checkKey("scenario code", c); err != nil {
-			return nil, err
-		}
-	}
-	for phone := range customers {
-		if err := checkKey("customer phone", phone); err != nil {
-			return nil, err
-		}
-	}
-	codes = slices.Clone(codes)
-	slices.Sort(codes)
-	return slices.Compact(codes), nil
-}
-
-// checkKey applies Firestore's document id rules.
-func checkKey(what, k string) error {
-	if k == "" || len(k) > 1500 || !utf8.ValidString(k) || strings.Contains(k, "/") || k == "." || k == ".." ||
-		(len(k) >= 4 && strings.HasPrefix(k, "__") && strings.HasSuffix(k, "__")) {
-		return fmt.Errorf("%s %q is not a valid key (non-empty UTF-8, no '/', not '.', '..' or __x__)", what, k)
-	}
-	return nil
-}

@@ -18,7 +18,7 @@ func (s *Store) CustomerName(ctx context.Context, tenantID, phone string) (strin
 		return "", err
 	}
 	v, ok := s.version(tenantID)
-	if !ok || checkKey("", phone) != nil {
+	if !ok || store.CheckKey("", phone) != nil {
 		return "", fmt.Errorf("firestore: %s: %w", op, store.ErrNotFound)
 	}
 	key := tenantID + "\x00" + phone

@@ -75,7 +75,7 @@ func (d turnDoc) record() session.Record {
 // callDocID is the call's document id: the CallId itself, or, when it is not
 // a valid document id (a '/', say), "~" and its SHA-256.
 func callDocID(callID string) string {
-	if checkKey("", callID) == nil {
+	if store.CheckKey("", callID) == nil {
 		return callID
 	}
 	sum := sha256.Sum256([]byte(callID))

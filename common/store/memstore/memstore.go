@@ -9,13 +9,10 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"io/fs"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
@@ -23,8 +20,6 @@ import (
 
 const shards = 64
 
-// maxFileBytes is the Firestore store's limit on one file, enforced here too.
-const maxFileBytes = 1000 * 1000
 
 // Store keeps sessions in memory, sharded so that turns of different calls do
 // not contend on one lock; turns of one call serialise on their shard.
@@ -79,7 +74,7 @@ func (s *Store) PutTenant(ctx context.Context, t store.TenantFiles, scenarioCode
 	if err := ctx.Err(); err != nil {
 		return 0, false, fmt.Errorf("memstore: put tenant %q: %w", t.ID, err)
 	}
-	codes, err := checkTenant(t, scenarioCodes, customers)
+	codes, err := store.CheckTenant(t, scenarioCodes, customers)
 	if err != nil {
 		return 0, false, fmt.Errorf("memstore: put tenant %q: %w", t.ID, err)
 	}
@@ -283,41 +278,3 @@ func (s *Store) Sweep() int {
 	return n
 }
 
-// checkTenant refuses what Firestore could not store, so that the local run
-// fails the same way production would; it returns the codes deduplicated and
-// sorted.
-func checkTenant(t store.TenantFiles, codes []string, customers map[string]string) ([]string, error) {
-	if err := checkKey("tenant id", t.ID); err != nil {
-		return nil, err
-	}
-	for p, b := range t.Files {
-		if !fs.ValidPath(p) || p == "." {
-			return nil, fmt.Errorf("file path %q is not a clean relative slash-separated path", p)
-		}
-		if len(b) > maxFileBytes {
-			return nil, fmt.Errorf("file %q has %d bytes, over the %d a Firestore document holds", p, len(b), maxFileBytes)
-		}
-	}
-	for _, c := range codes {
-		if err := checkKey("scenario code", c); err != nil {
-			return nil, err
-		}
-	}
-	for phone := range customers {
-		if err := checkKey("customer phone", phone); err != nil {
-			return nil, err
-		}
-	}
-	codes = slices.Clone(codes)
-	slices.Sort(codes)
-	return slices.Compact(codes), nil
-}
-
-// checkKey applies Firestore's document id rules.
-func checkKey(what, k string) error {
-	if k == "" || len(k) > 1500 || !utf8.ValidString(k) || strings.Contains(k, "/") || k == "." || k == ".." ||
-		(len(k) >= 4 && strings.HasPrefix(k, "__") && strings.HasSuffix(k, "__")) {
-		return fmt.Errorf("%s %q is not a valid key (non-empty UTF-8, no '/', not '.', '..' or __x__)", what, k)
-	}
-	return nil
-}
