@@ -16,7 +16,6 @@ import (
 	"github.com/routebot/routebot/common/store"
 )
 
-
 // errRefused marks an admin transaction that fn refused (not a Firestore failure).
 type errRefused struct{ err error }
 
@@ -333,4 +332,3 @@ func decodeFile(d *firestore.DocumentSnapshot) (string, []byte, error) {
 	}
 	return path, content, nil
 }
-

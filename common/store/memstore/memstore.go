@@ -20,7 +20,6 @@ import (
 
 const shards = 64
 
-
 // Store keeps sessions in memory, sharded so that turns of different calls do
 // not contend on one lock; turns of one call serialise on their shard.
 type Store struct {
@@ -277,4 +276,3 @@ func (s *Store) Sweep() int {
 	}
 	return n
 }
-
