@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/routebot/routebot/internal/logtest"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -53,58 +54,16 @@ const (
 	utterance = "택배 언제 와요"
 )
 
-// syncBuffer collects log lines written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func (s *syncBuffer) lines(t testing.TB) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line is not JSON: %v: %s", err, l)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// find returns the last log line with message msg.
-func (s *syncBuffer) find(t testing.TB, msg string) map[string]any {
-	t.Helper()
-	var found map[string]any
-	for _, l := range s.lines(t) {
-		if l["message"] == msg {
-			found = l
-		}
-	}
-	return found
-}
-
 // build loads env as the functions do (ROUTEBOT_API_TOKEN set) and builds
 // the app with its logs in a buffer.
-func build(t testing.TB, env map[string]string) (*app.App, *syncBuffer) {
+func build(t testing.TB, env map[string]string) (*app.App, *logtest.Buffer) {
 	t.Helper()
 	env["ROUTEBOT_API_TOKEN"] = apiToken
 	cfg, err := config.Load(func(k string) string { return env[k] }, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	a, err := app.Build(context.Background(), cfg, logging.New(logs, slog.LevelDebug))
 	if err != nil {
 		t.Fatal(err)
@@ -445,11 +404,11 @@ func TestLLMClassifierRoutesLiveTurns(t *testing.T) {
 				}
 			}
 
-			turn := logs.find(t, "turn")
+			turn := logs.Find(t, "turn")
 			if turn == nil || turn["backend"] != tt.wantBackend || turn["CallId"] != "LLM-"+tt.mode {
 				t.Errorf("turn log line %v, want backend %s", turn, tt.wantBackend)
 			}
-			warn := logs.find(t, "classify: primary classifier failed, using the fallback")
+			warn := logs.Find(t, "classify: primary classifier failed, using the fallback")
 			switch {
 			case tt.wantLLMLog == "" && warn != nil:
 				t.Errorf("fallback used although the LLM answered: %v", warn)
@@ -514,7 +473,7 @@ func (f *fakeDialogflow) recorded() []*dialogflowpb.DetectIntentRequest {
 // Sessions clients pointed at fake on bufconn. App.NewSessions is set after
 // Build and before the first request: tenants compile, and their
 // classifiers are built, on first use.
-func dialogflowApp(t *testing.T, fake *fakeDialogflow) (*app.App, *syncBuffer, *[]string) {
+func dialogflowApp(t *testing.T, fake *fakeDialogflow) (*app.App, *logtest.Buffer, *[]string) {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
@@ -601,7 +560,7 @@ func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
 			if !slices.Equal(*locations, []string{"global"}) {
 				t.Errorf("Sessions clients made for %q, want one for global", *locations)
 			}
-			if turn := logs.find(t, "turn"); turn == nil || turn["backend"] != tt.wantBackend {
+			if turn := logs.Find(t, "turn"); turn == nil || turn["backend"] != tt.wantBackend {
 				t.Errorf("turn log line %v, want backend %s", turn, tt.wantBackend)
 			}
 			assertPrivate(t, logs.String(), utterance)
@@ -699,7 +658,7 @@ func TestMisconfigurationFailsAtStart(t *testing.T) {
 			cfg, err := config.Load(func(k string) string { return tt.env[k] }, false)
 			if err == nil {
 				var a *app.App
-				if a, err = app.Build(context.Background(), cfg, logging.New(&syncBuffer{}, nil)); err == nil {
+				if a, err = app.Build(context.Background(), cfg, logging.New(&logtest.Buffer{}, nil)); err == nil {
 					a.Close()
 					t.Fatal("the app started")
 				}
@@ -753,7 +712,7 @@ func TestUnbuildableBackendFallsBackToEmbedded(t *testing.T) {
 	if doc["TransCode"] != "200" || doc["ServiceCode"] != "S0002" {
 		t.Fatalf("turn answered %v, want the refund notice from the embedded classifier", doc)
 	}
-	if logs.find(t, "tenant's classifier backend cannot be built; using the embedded classifier") == nil {
+	if logs.Find(t, "tenant's classifier backend cannot be built; using the embedded classifier") == nil {
 		t.Errorf("the unbuildable backend was not logged:\n%s", logs.String())
 	}
 }

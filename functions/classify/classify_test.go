@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/routebot/routebot/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,37 +65,6 @@ func seoul(t testing.TB) *time.Location {
 	return loc
 }
 
-// syncBuffer collects log lines written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-// lines decodes the JSON log lines.
-func (s *syncBuffer) lines(t testing.TB) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line is not JSON: %v: %s", err, l)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // assertPrivate fails when a secret or a piece of the call reached the logs.
 func assertPrivate(t testing.TB, logs string, secrets ...string) {
 	t.Helper()
@@ -107,14 +77,14 @@ func assertPrivate(t testing.TB, logs string, secrets ...string) {
 
 // buildApp assembles the app from env the way the functions do, with
 // ROUTEBOT_API_TOKEN set and the logs in a buffer.
-func buildApp(t testing.TB, env map[string]string) (*app.App, *slog.Logger, *syncBuffer) {
+func buildApp(t testing.TB, env map[string]string) (*app.App, *slog.Logger, *logtest.Buffer) {
 	t.Helper()
 	env["ROUTEBOT_API_TOKEN"] = testToken
 	cfg, err := config.Load(func(k string) string { return env[k] }, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	logger := logging.New(logs, slog.LevelDebug)
 	a, err := app.Build(context.Background(), cfg, logger)
 	if err != nil {
@@ -359,7 +329,7 @@ func TestFromApp(t *testing.T) {
 		t.Errorf("answer %+v", ans)
 	}
 	var info map[string]any
-	for _, l := range logs.lines(t) {
+	for _, l := range logs.Lines(t) {
 		if l["message"] == "classification" {
 			info = l
 		}
@@ -399,11 +369,11 @@ func (s *stub) asked() []classify.Input {
 }
 
 // stubHandler serves the app's tenants with c as every tenant's classifier.
-func stubHandler(t testing.TB, c classify.Classifier, opts Options) (*Handler, *syncBuffer) {
+func stubHandler(t testing.TB, c classify.Classifier, opts Options) (*Handler, *logtest.Buffer) {
 	t.Helper()
 	a, _, _ := buildApp(t, map[string]string{})
 	reg := tenant.NewRegistry(a.Tenants, func(tn *tenant.Tenant) error { tn.Classifier = c; return nil }, nil)
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	opts.Now = func() time.Time { return fixedNow }
 	opts.TimeZone = seoul(t)
 	return New(reg, a.Auth, logging.New(logs, slog.LevelDebug), opts), logs
@@ -450,7 +420,7 @@ func TestUnusableClassifierAnswersTheFallback(t *testing.T) {
 				t.Errorf("answer %q create_time %q, want %q %q", ans.Answer, ans.CreateTime, tt.wantAnswer, fixedCreateTime)
 			}
 			var errLine, infoLine map[string]any
-			for _, l := range logs.lines(t) {
+			for _, l := range logs.Lines(t) {
 				switch l["message"] {
 				case "classification failed; answering the taxonomy's fallback":
 					errLine = l

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/routebot/routebot/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -33,20 +34,8 @@ const token = "test-token"
 type env struct {
 	h     *Handler
 	store *memstore.Store
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func newEnv(t testing.TB, cls func(*tenant.Tenant) (classify.Classifier, error), opts Options) *env {
 	t.Helper()
@@ -72,7 +61,7 @@ func newEnv(t testing.TB, cls func(*tenant.Tenant) (classify.Classifier, error),
 		tn.Classifier = c
 		return err
 	}, nil)
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	v := auth.NewVerifier(auth.StaticKeys(auth.Keys{Tokens: [][]byte{[]byte(token)}}))
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = time.Hour
