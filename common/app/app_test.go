@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/routebot/routebot/internal/logtest"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -41,6 +40,7 @@ import (
 	classifyfn "github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/scenario"
 	"github.com/routebot/routebot/internal/callscript"
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 const (

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/routebot/routebot/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,6 +29,7 @@ import (
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/wire"
 	"github.com/routebot/routebot/internal/callscript"
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")

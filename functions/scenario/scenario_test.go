@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/routebot/routebot/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,6 +25,7 @@ import (
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/examples"
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 const token = "test-token"
