@@ -20,6 +20,7 @@ import (
 	fsstore "github.com/routebot/routebot/common/store/firestore"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/examples"
+	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/internal/callscript"
 	"github.com/routebot/routebot/internal/emulator"
 )
@@ -78,7 +79,7 @@ func TestFirestoreEndToEnd(t *testing.T) {
 	if _, ok := a.Tenants.(*fsstore.Store); !ok {
 		t.Fatalf("the app serves tenants from %T, not from Firestore", a.Tenants)
 	}
-	srv := httptest.NewServer(Mux(a))
+	srv := httptest.NewServer(gateway.Mux(a))
 	t.Cleanup(srv.Close)
 	t.Logf("app on Firestore built in %v", time.Since(began).Round(time.Millisecond))
 
@@ -155,7 +156,7 @@ func BenchmarkTurnFirestore(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer a.Close()
-	h := Mux(a)
+	h := gateway.Mux(a)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -17,6 +17,7 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/internal/callscript"
 )
 
@@ -33,7 +34,7 @@ func newServer(t *testing.T, env map[string]string) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	srv := httptest.NewServer(Mux(a))
+	srv := httptest.NewServer(gateway.Mux(a))
 	t.Cleanup(srv.Close)
 	return srv
 }

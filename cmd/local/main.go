@@ -20,8 +20,7 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
-	"github.com/routebot/routebot/functions/classify"
-	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/functions/gateway"
 )
 
 func main() {
@@ -53,7 +52,7 @@ func main() {
 	}
 
 	srv := &http.Server{
-		Handler:           Mux(a),
+		Handler:           gateway.Mux(a),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -82,15 +81,4 @@ func main() {
 		logs.Close()
 		log.Fatal(err)
 	}
-}
-
-// Mux routes the seed's URL shapes to the functions.
-func Mux(a *app.App) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.Handle("/", scenario.FromApp(a))
-	cls := classify.FromApp(a)
-	mux.Handle("/{code}/chat-gpt", cls)
-	mux.Handle("/{code}/chat-gpt/{$}", cls)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	return mux
 }

@@ -89,6 +89,11 @@ func TestDeployFromRoot(t *testing.T) {
 			"application/json", `"ServiceCode":"S0000"`},
 		{"Classify", "Classify", "/star-wars/chat-gpt/", "question=고객: 환불 받고 싶어요",
 			"application/x-www-form-urlencoded", `"category3":"환불요청"`},
+		{"Gateway turn", "Gateway", "/SCENARIO01",
+			`{"CallId":"D2","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"ChatMsg":"상담원 연결해 주세요"}`,
+			"application/json", `"TransfterNumber":"40001"`},
+		{"Gateway classification", "Gateway", "/star-wars/chat-gpt", "question=고객: 환불 받고 싶어요",
+			"application/x-www-form-urlencoded", `"category3":"환불요청"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
