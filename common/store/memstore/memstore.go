@@ -44,9 +44,12 @@ type shard struct {
 	sessions map[string]stored
 }
 
+// stored is one call: its session and turn log, encoded (see codec.go).
 type stored struct {
-	s       session.Session
-	records []session.Record
+	expires int64 // Session.Expires in Unix nanoseconds; 0: never
+	session []byte
+	log     []byte
+	turns   []int32 // turns logged, to refuse a duplicate without decoding
 }
 
 // New returns an empty store. now is the clock (time.Now when nil).
@@ -205,8 +208,8 @@ func (s *Store) CustomerName(ctx context.Context, tenantID, phone string) (strin
 	return name, nil
 }
 
-// Transact implements store.Sessions. fn gets a copy of the session, so what
-// it changes in place is kept only if it returns Write=true.
+// Transact implements store.Sessions. fn gets its own decoded copy of the
+// session, so what it changes in place is kept only if it returns Write=true.
 func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error)) error {
 	sh := &s.shards[maphash.String(s.seed, callID)%shards]
 	sh.mu.Lock()
@@ -216,35 +219,33 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 	}
 	now := s.now()
 	cur, found := sh.sessions[callID]
-	if found && !cur.s.Expires.IsZero() && !now.Before(cur.s.Expires) {
+	if found && cur.expires != 0 && now.UnixNano() >= cur.expires {
 		delete(sh.sessions, callID)
 		cur, found = stored{}, false
 	}
-	c, err := fn(clone(cur.s), found)
+	sess, err := decodeSession(cur.session)
+	if err != nil {
+		return fmt.Errorf("memstore: transact %q: %w", callID, err)
+	}
+	c, err := fn(sess, found)
 	if err != nil || !c.Write {
 		return err
 	}
-	c.Session = clone(c.Session)
 	c.Session.CallID = callID
 	if c.Record != nil {
-		for _, r := range cur.records {
-			if r.Turn == c.Record.Turn {
-				return fmt.Errorf("memstore: transact %q: turn %d already logged", callID, r.Turn)
-			}
+		if slices.Contains(cur.turns, int32(c.Record.Turn)) {
+			return fmt.Errorf("memstore: transact %q: turn %d already logged", callID, c.Record.Turn)
 		}
-		cur.records = append(slices.Clip(cur.records), *c.Record)
+		cur.log = encodeRecord(slices.Clip(cur.log), *c.Record)
+		cur.turns = append(slices.Clip(cur.turns), int32(c.Record.Turn))
 	}
-	cur.s = c.Session
+	cur.session = encodeSession(make([]byte, 0, 256+len(c.Session.LastAnswer)), c.Session)
+	cur.expires = 0
+	if !c.Session.Expires.IsZero() {
+		cur.expires = c.Session.Expires.UnixNano()
+	}
 	sh.sessions[callID] = cur
 	return nil
-}
-
-// clone copies the session's maps and slices, so that the caller and the
-// store never share them.
-func clone(s session.Session) session.Session {
-	s.Vars = maps.Clone(s.Vars)
-	s.LastAnswer = bytes.Clone(s.LastAnswer)
-	return s
 }
 
 // Log returns a copy of the call's turn log, oldest first.
@@ -254,8 +255,12 @@ func (s *Store) Log(ctx context.Context, callID string) ([]session.Record, error
 	}
 	sh := &s.shards[maphash.String(s.seed, callID)%shards]
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	records := slices.Clone(sh.sessions[callID].records)
+	log := sh.sessions[callID].log
+	sh.mu.Unlock()
+	records, err := decodeRecords(log)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: log %q: %w", callID, err)
+	}
 	slices.SortStableFunc(records, func(a, b session.Record) int { return a.Turn - b.Turn })
 	return records, nil
 }
@@ -267,7 +272,7 @@ func (s *Store) Sweep() int {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for id, st := range sh.sessions {
-			if !st.s.Expires.IsZero() && !now.Before(st.s.Expires) {
+			if st.expires != 0 && now.UnixNano() >= st.expires {
 				delete(sh.sessions, id)
 				n++
 			}

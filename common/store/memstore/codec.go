@@ -1,0 +1,141 @@
+package memstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/routebot/routebot/common/session"
+)
+
+// Sessions and turn records are kept encoded: a []byte holds no pointers,
+// so the garbage collector does not scan the hundreds of thousands of live
+// calls a busy local run keeps, and a turn's latency does not pay for it.
+// The encoding is private to this process (no versioning needed).
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendVarint(b, 0)
+	}
+	return binary.AppendVarint(b, t.UnixNano())
+}
+
+func encodeSession(b []byte, s session.Session) []byte {
+	for _, f := range []string{s.CallID, s.Tenant, s.Scenario, s.Step, s.LastKey} {
+		b = appendString(b, f)
+	}
+	for _, n := range []int{s.Turn, s.Silence, s.Invalid} {
+		b = binary.AppendVarint(b, int64(n))
+	}
+	b = binary.AppendUvarint(b, uint64(len(s.Vars)))
+	for k, v := range s.Vars {
+		b = appendString(appendString(b, k), v)
+	}
+	b = appendString(b, string(s.LastAnswer))
+	b = appendTime(b, s.Updated)
+	return appendTime(b, s.Expires)
+}
+
+func encodeRecord(b []byte, r session.Record) []byte {
+	b = binary.AppendVarint(b, int64(r.Turn))
+	b = appendTime(b, r.At)
+	for _, f := range []string{r.ScenarioCode, r.ChatMsg, r.Answer, r.DTMF, r.From, r.To, r.ServiceCode, r.TransCode, r.Category, r.Backend} {
+		b = appendString(b, f)
+	}
+	if r.Degraded {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+var errCorrupt = errors.New("memstore: corrupt encoding")
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err, r.b = errCorrupt, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err, r.b = errCorrupt, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err, r.b = errCorrupt, nil
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) string() string { return string(r.bytes()) }
+
+func (r *reader) time() time.Time {
+	if n := r.varint(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+func decodeSession(b []byte) (session.Session, error) {
+	if len(b) == 0 {
+		return session.Session{}, nil
+	}
+	r := &reader{b: b}
+	var s session.Session
+	s.CallID, s.Tenant, s.Scenario, s.Step, s.LastKey = r.string(), r.string(), r.string(), r.string(), r.string()
+	s.Turn, s.Silence, s.Invalid = int(r.varint()), int(r.varint()), int(r.varint())
+	if n := r.uvarint(); n > 0 && n <= uint64(len(r.b)) {
+		s.Vars = make(map[string]string, n)
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			k := r.string()
+			s.Vars[k] = r.string()
+		}
+	}
+	if last := r.bytes(); len(last) > 0 {
+		s.LastAnswer = append([]byte(nil), last...)
+	}
+	s.Updated, s.Expires = r.time(), r.time()
+	return s, r.err
+}
+
+func decodeRecords(b []byte) ([]session.Record, error) {
+	r := &reader{b: b}
+	var out []session.Record
+	for len(r.b) > 0 && r.err == nil {
+		var rec session.Record
+		rec.Turn, rec.At = int(r.varint()), r.time()
+		for _, f := range []*string{&rec.ScenarioCode, &rec.ChatMsg, &rec.Answer, &rec.DTMF, &rec.From, &rec.To, &rec.ServiceCode, &rec.TransCode, &rec.Category, &rec.Backend} {
+			*f = r.string()
+		}
+		if len(r.b) == 0 {
+			return nil, errCorrupt
+		}
+		rec.Degraded, r.b = r.b[0] == 1, r.b[1:]
+		out = append(out, rec)
+	}
+	return out, r.err
+}
