@@ -236,8 +236,10 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 		if slices.Contains(cur.turns, int32(c.Record.Turn)) {
 			return fmt.Errorf("memstore: transact %q: turn %d already logged", callID, c.Record.Turn)
 		}
-		cur.log = encodeRecord(slices.Clip(cur.log), *c.Record)
-		cur.turns = append(slices.Clip(cur.turns), int32(c.Record.Turn))
+		// Appending never touches bytes a reader already holds (Log reads
+		// [0:len) outside the lock; writes land at len and beyond).
+		cur.log = encodeRecord(cur.log, *c.Record)
+		cur.turns = append(cur.turns, int32(c.Record.Turn))
 	}
 	cur.session = encodeSession(make([]byte, 0, 256+len(c.Session.LastAnswer)), c.Session)
 	cur.expires = 0
