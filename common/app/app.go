@@ -127,8 +127,9 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// firestoreStore connects to Firestore (FIRESTORE_EMULATOR_HOST is honoured
-// by the client) and waits for the tenant index's first snapshot.
+// firestoreStore connects to Firestore, or to the emulator the configuration
+// names (FIRESTORE_EMULATOR_HOST), and waits for the tenant index's first
+// snapshot.
 func (a *App) firestoreStore(ctx context.Context) (*fsstore.Store, error) {
 	client, closeClient, err := fsstore.NewClient(ctx, a.Config.Project, a.Config.FirestoreHost)
 	if err != nil {
