@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,6 +111,75 @@ func TestFirestoreEndToEnd(t *testing.T) {
 	elapsed := time.Since(began)
 	t.Logf("%d call scripts, %d turns on Firestore in %v (%v per turn)", len(scripts), turns,
 		elapsed.Round(time.Millisecond), (elapsed / time.Duration(max(turns, 1))).Round(time.Microsecond))
+
+	t.Run("racing retries count once", func(t *testing.T) { racingRetries(t, srv.URL, a) })
+}
+
+// racingRetries sends the gateway's retries of one turn all at once, 8 at a
+// time on one CallId, as they race the original: a wrong DTMF entry, then a
+// silence (with its Idempotency-Key). Each must be counted once, and every
+// copy must get the same answer. The emulator serialises contending
+// transactions slowly, so the test is bounded by time, not a tight deadline.
+func racingRetries(t *testing.T, base string, a *app.App) {
+	const copies = 8
+	post := func(body string, headers ...string) string {
+		req, _ := http.NewRequest(http.MethodPost, base+"/SCENARIO01", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	race := func(body string, headers ...string) []string {
+		answers := make([]string, copies)
+		var wg sync.WaitGroup
+		for i := range answers {
+			wg.Add(1)
+			go func() { defer wg.Done(); answers[i] = post(body, headers...) }()
+		}
+		wg.Wait()
+		for _, got := range answers[1:] {
+			if got != answers[0] {
+				t.Fatalf("racing copies answered differently:\n%s\n%s", got, answers[0])
+			}
+		}
+		return answers
+	}
+	const call = `"CallId":"RACE-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000`
+	began := time.Now()
+	if got := post(`{` + call + `,"ChatMsg":"택배 배송 조회 좀 해주세요"}`); !strings.Contains(got, `"ScenarioCode":"ask_birthdate"`) {
+		t.Fatalf("delivery question answered %s", got)
+	}
+	wrong := race(`{` + call + `,"ScenarioCode":"ask_birthdate","DTMF":"12"}`)
+	if !strings.Contains(wrong[0], `"ScenarioCode":"birthdate_retry"`) {
+		t.Fatalf("a wrong entry answered %s, want the retry prompt (counted once)", wrong[0])
+	}
+	silence := race(`{`+call+`,"ScenarioCode":"무응답"}`, "Idempotency-Key", "race-silence-1")
+	if !strings.Contains(silence[0], `"ScenarioCode":"silence_reprompt"`) {
+		t.Fatalf("a silence answered %s, want the first reprompt (counted once)", silence[0])
+	}
+	log, err := a.Sessions.(*fsstore.Store).Log(context.Background(), "RACE-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, r := range log {
+		steps = append(steps, r.To)
+	}
+	if want := "ask_birthdate birthdate_retry silence_reprompt"; strings.Join(steps, " ") != want {
+		t.Fatalf("turn log %v, want %s: a racing copy advanced the call", steps, want)
+	}
+	if log[1].DTMF != "**" {
+		t.Errorf("turn log keeps DTMF %q, want it masked", log[1].DTMF)
+	}
+	t.Logf("%d racing copies of two turns settled in %v", copies, time.Since(began).Round(time.Millisecond))
 }
 
 // BenchmarkTurnFirestore is one scenario turn (the seed's sample: classified

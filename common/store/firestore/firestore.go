@@ -54,6 +54,7 @@ type Store struct {
 	filesMu   sync.Mutex
 	files     map[string]*filesEntry // tenant id → files at a version
 	customers nameCache
+	callLocks callLocks
 
 	stop context.CancelFunc
 	done chan struct{}

@@ -97,7 +97,15 @@ func TestConformance(t *testing.T) {
 // is generous and on the whole test, not on each call.
 func TestConcurrentTurns(t *testing.T) {
 	t.Parallel()
-	s := newStore(t, nil, Options{})
+	// One Store per attempt, as if each ran on its own instance: within one
+	// Store a call's turns queue in the process (callLocks), so only
+	// separate Stores make the transactions themselves contend.
+	prefix := newPrefix()
+	stores := make([]*Store, storetest.Concurrency)
+	for i := range stores {
+		stores[i] = newStore(t, nil, Options{Prefix: prefix})
+	}
+	s := stores[0]
 	cases := []struct {
 		name      string
 		key       func(i int) string // the request digest of attempt i
@@ -119,7 +127,7 @@ func TestConcurrentTurns(t *testing.T) {
 			for i := range storetest.Concurrency {
 				wg.Go(func() {
 					key := tc.key(i)
-					err := s.Transact(ctx, callID, func(cur session.Session, found bool) (store.Commit, error) {
+					err := stores[i].Transact(ctx, callID, func(cur session.Session, found bool) (store.Commit, error) {
 						calls.Add(1)
 						if found && cur.LastKey == key {
 							return store.Commit{}, nil // a retry: answered from LastAnswer

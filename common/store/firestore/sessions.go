@@ -95,9 +95,14 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 	if err := cancelled(ctx, op); err != nil {
 		return err
 	}
+	unlock, err := s.callLocks.lock(ctx, callID)
+	if err != nil {
+		return cancelled(ctx, op)
+	}
+	defer unlock()
 	ref := s.calls().Doc(callDocID(callID))
 	var fnErr error
-	err := s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err = s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		fnErr = nil
 		cur, found, err := readSession(tx, ref, callID)
 		if err != nil {
