@@ -85,31 +85,10 @@ func TestFirestoreEndToEnd(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Logf("app on Firestore built in %v", time.Since(began).Round(time.Millisecond))
 
-	shared, err := callscript.SharedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	scripts, files, err := callscript.Load(filepath.Join(shared, "data", "callscripts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(scripts) == 0 {
-		t.Fatal("no call scripts found")
-	}
 	began = time.Now()
-	p := &callscript.Player{Base: srv.URL, Token: testToken}
-	turns := 0
-	for i, s := range scripts {
-		t.Run(filepath.Base(files[i]), func(t *testing.T) {
-			problems, n := p.Play(s)
-			turns += n
-			for _, msg := range problems {
-				t.Error(msg)
-			}
-		})
-	}
+	scripts, turns := callscript.PlayShared(t, srv.URL, testToken)
 	elapsed := time.Since(began)
-	t.Logf("%d call scripts, %d turns on Firestore in %v (%v per turn)", len(scripts), turns,
+	t.Logf("%d call scripts, %d turns on Firestore in %v (%v per turn)", scripts, turns,
 		elapsed.Round(time.Millisecond), (elapsed / time.Duration(max(turns, 1))).Round(time.Microsecond))
 
 	t.Run("racing retries count once", func(t *testing.T) { racingRetries(t, srv.URL, a) })

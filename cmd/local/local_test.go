@@ -42,30 +42,9 @@ func newServer(t *testing.T, env map[string]string) *httptest.Server {
 // TestCallScripts plays every call script of shared/data/callscripts against
 // the local run's handlers, as the gateway would.
 func TestCallScripts(t *testing.T) {
-	shared, err := callscript.SharedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	scripts, files, err := callscript.Load(filepath.Join(shared, "data", "callscripts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(scripts) == 0 {
-		t.Fatal("no call scripts found")
-	}
 	srv := newServer(t, map[string]string{"ROUTEBOT_API_TOKEN": testToken})
-	p := &callscript.Player{Base: srv.URL, Token: testToken}
-	total := 0
-	for i, s := range scripts {
-		t.Run(filepath.Base(files[i]), func(t *testing.T) {
-			problems, n := p.Play(s)
-			total += n
-			for _, msg := range problems {
-				t.Error(msg)
-			}
-		})
-	}
-	t.Logf("%d scripts, %d turns", len(scripts), total)
+	scripts, turns := callscript.PlayShared(t, srv.URL, testToken)
+	t.Logf("%d scripts, %d turns", scripts, turns)
 }
 
 // TestCallScriptHarnessCanFail guards the harness itself: a wrong

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -298,4 +299,33 @@ func SharedDir() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// PlayShared plays every script of shared/data/callscripts against base, one
+// subtest a script, and returns how many scripts and turns it played. A
+// missing folder or an empty one fails t.
+func PlayShared(t *testing.T, base, token string) (scripts, turns int) {
+	t.Helper()
+	shared, err := SharedDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, files, err := Load(filepath.Join(shared, "data", "callscripts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 {
+		t.Fatal("no call scripts found")
+	}
+	p := &Player{Base: base, Token: token}
+	for i, s := range all {
+		t.Run(filepath.Base(files[i]), func(t *testing.T) {
+			problems, n := p.Play(s)
+			turns += n
+			for _, msg := range problems {
+				t.Error(msg)
+			}
+		})
+	}
+	return len(all), turns
 }
