@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,9 +25,7 @@ import (
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
@@ -40,6 +37,7 @@ import (
 	classifyfn "github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/scenario"
 	"github.com/routebot/routebot/internal/callscript"
+	"github.com/routebot/routebot/internal/grpctest"
 	"github.com/routebot/routebot/internal/logtest"
 )
 
@@ -475,18 +473,7 @@ func (f *fakeDialogflow) recorded() []*dialogflowpb.DetectIntentRequest {
 // classifiers are built, on first use.
 func dialogflowApp(t *testing.T, fake *fakeDialogflow) (*app.App, *logtest.Buffer, *[]string) {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer()
-	dialogflowpb.RegisterSessionsServer(srv, fake)
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, fake) })
 
 	a, logs := build(t, map[string]string{
 		"ROUTEBOT_TENANTS":            demoTenants(t),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/crc32"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,12 +11,11 @@ import (
 
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"github.com/routebot/routebot/internal/grpctest"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -162,18 +160,7 @@ func (f *fakeSecretManager) AccessSecretVersion(_ context.Context, req *secretma
 // pointed at it.
 func newClient(t *testing.T, f *fakeSecretManager) *secretmanager.Client {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer()
-	secretmanagerpb.RegisterSecretManagerServiceServer(srv, f)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("grpc.NewClient: %v", err)
-	}
+	conn := grpctest.Dial(t, func(srv *grpc.Server) { secretmanagerpb.RegisterSecretManagerServiceServer(srv, f) })
 	client, err := secretmanager.NewClient(context.Background(), option.WithGRPCConn(conn))
 	if err != nil {
 		t.Fatalf("secretmanager.NewClient: %v", err)

@@ -3,7 +3,6 @@ package detectintent
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -15,12 +14,11 @@ import (
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/routebot/routebot/common/classify"
+	"github.com/routebot/routebot/internal/grpctest"
 )
 
 // fakeSessions is Dialogflow's Sessions service, answering with respond and
@@ -51,23 +49,12 @@ func (f *fakeSessions) recorded() []*dialogflowpb.DetectIntentRequest {
 // pointed at it.
 func startFake(t *testing.T, fake *fakeSessions) *dialogflow.SessionsClient {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer()
-	dialogflowpb.RegisterSessionsServer(srv, fake)
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
-
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, fake) })
 	client, err := NewSessionsClient(context.Background(), "asia-northeast3", option.WithGRPCConn(conn))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { client.Close(); conn.Close() })
+	t.Cleanup(func() { client.Close() })
 	return client
 }
 
