@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"mime"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/common/logging"
-	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/transcript"
 	"github.com/routebot/routebot/common/wire"
@@ -150,13 +148,8 @@ func (h *Handler) classify(ctx context.Context, r *http.Request) (code string, r
 		return code, res, "", werr
 	}
 	flow, err := h.flows.Flow(ctx, code)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return code, res, "", wire.Errorf(wire.NotFound, "scenario %s not found", code)
-	case errors.Is(err, tenant.ErrBroken):
-		return code, res, "", wire.Errorf(wire.BadData, "scenario %s: the tenant's data is broken", code)
-	case err != nil:
-		return code, res, "", wire.Errorf(wire.ServerDB, "scenario %s: the store failed", code)
+	if err != nil {
+		return code, res, "", tenant.WireError("scenario "+code, err)
 	}
 	t := flow.Tenant
 	// Canonical lines for every backend: the gateway's literal "\n" and

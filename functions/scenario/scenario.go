@@ -133,7 +133,7 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 	}
 	flow, err := h.flows.Flow(ctx, lg.scenario)
 	if err != nil {
-		return req, nil, storeError("scenario "+lg.scenario, err)
+		return req, nil, tenant.WireError("scenario "+lg.scenario, err)
 	}
 	t := flow.Tenant
 	lg.tenant = t.ID
@@ -183,7 +183,7 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 	case errors.As(err, &werr2):
 		return req, nil, werr2
 	case err != nil:
-		return req, nil, storeError("call session", err)
+		return req, nil, tenant.WireError("call session", err)
 	}
 	return req, answer, nil
 }
@@ -212,20 +212,6 @@ func (h *Handler) customerName(ctx context.Context, tenantID, phone string) stri
 		logging.From(ctx).Warn("customer directory lookup failed; using the tenant's default name", "tenant", tenantID, "error", err)
 	}
 	return name
-}
-
-// storeError maps a store or registry error to its TransCode.
-func storeError(what string, err error) *wire.Error {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return wire.Errorf(wire.NotFound, "%s not found", what)
-	case errors.Is(err, tenant.ErrBroken):
-		return wire.Errorf(wire.BadData, "%s: the tenant's scenario data is broken", what)
-	case errors.Is(err, context.DeadlineExceeded):
-		return wire.Errorf(wire.ServerDB, "%s: the store did not answer in time", what)
-	default:
-		return wire.Errorf(wire.ServerDB, "%s: the store failed", what)
-	}
 }
 
 // requestKey identifies a request so that a retry is recognised. 무응답 and
