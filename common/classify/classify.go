@@ -87,17 +87,6 @@ func (t *Taxonomy) Contains(p Path) bool { _, ok := t.byPath[p]; return ok }
 // Leaf finds the path of a small category by its name.
 func (t *Taxonomy) Leaf(name string) (Path, bool) { p, ok := t.byLeaf[name]; return p, ok }
 
-// HasPrefix reports whether some leaf starts with the given levels
-// ("결제환불", "결제환불/환불" or a whole path), for routes at any level.
-func (t *Taxonomy) HasPrefix(levels []string) bool {
-	for p := range t.byPath {
-		if PathHasPrefix(p, levels) {
-			return true
-		}
-	}
-	return false
-}
-
 // PathHasPrefix reports whether p starts with levels (1 to 3 of them).
 func PathHasPrefix(p Path, levels []string) bool {
 	if len(levels) == 0 || len(levels) > 3 {
