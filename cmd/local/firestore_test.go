@@ -19,7 +19,7 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
-	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/functions/gateway"

@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 
-	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/common/store/fsstore"
 )
 
 // connect opens the Firestore store of project, on the emulator at

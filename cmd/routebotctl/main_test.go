@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/internal/emulator"
 )

@@ -26,7 +26,7 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/secrets"
 	"github.com/routebot/routebot/common/store"
-	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/examples"

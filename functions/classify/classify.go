@@ -94,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.opts.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
-	code, res, tenantID, werr := h.classify(ctx, r)
+	code, res, tenantID, werr := h.run(ctx, r)
 	created := h.opts.Now().In(h.opts.TimeZone).Format(CreateTimeLayout)
 
 	var buf bytes.Buffer
@@ -132,7 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handler) classify(ctx context.Context, r *http.Request) (code string, res classify.Result, tenantID string, werr *wire.Error) {
+func (h *Handler) run(ctx context.Context, r *http.Request) (code string, res classify.Result, tenantID string, werr *wire.Error) {
 	code = scenarioCode(r.URL.Path)
 	if r.Method != http.MethodPost {
 		return code, res, "", wire.Errorf(wire.BadParameter, "method %s: use POST", r.Method)

@@ -21,7 +21,7 @@ import (
 
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/common/logging"
-	engine "github.com/routebot/routebot/common/scenario"
+	"github.com/routebot/routebot/common/engine"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/tenant"

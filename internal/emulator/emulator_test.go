@@ -4,7 +4,7 @@ package emulator
 
 import (
 	"context"
-	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/common/store/fsstore"
 	"os"
 	"path/filepath"
 	"strconv"

@@ -18,7 +18,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 
-	fsstore "github.com/routebot/routebot/common/store/firestore"
+	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/internal/emulator"

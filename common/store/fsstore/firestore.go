@@ -1,4 +1,4 @@
-// Package firestore is the production store on Cloud Firestore
+// Package fsstore is the production store on Cloud Firestore
 // (cloud.google.com/go/firestore): call sessions with their append-only
 // turn log, tenants resolved by scenario code, the customer directory, and
 // the admin operations routebotctl push/pull use. The data model is in
@@ -9,7 +9,7 @@
 // listener on the tenants collection keeps the scenario-code index and
 // versions in memory; a tenant's files are read once per version; customer
 // names are cached briefly. Firestore failures wrap store.ErrUnavailable.
-package firestore
+package fsstore
 
 import (
 	"context"

@@ -1,8 +1,8 @@
-// Package scenario is the call-turn engine: given a tenant's compiled flow,
+// Package engine is the call-turn engine: given a tenant's compiled flow,
 // the call's session and one turn from the gateway, it decides the answer and
 // the next session. It does no I/O of its own (classification is done by the
 // caller before the turn and handed in), so it is table-testable and fast.
-package scenario
+package engine
 
 import (
 	"context"

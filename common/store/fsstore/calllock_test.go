@@ -1,4 +1,4 @@
-package firestore
+package fsstore
 
 import (
 	"context"
