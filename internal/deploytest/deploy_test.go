@@ -1,7 +1,6 @@
 package deploytest
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,30 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	// The generated main's import: named here so that go.mod and the module
-	// cache hold what it needs, and the offline build below finds it.
-	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 )
-
-// The buildpack's generated main, in essence: import the function's package
-// for its init, then serve FUNCTION_TARGET.
-const generatedMain = `package main
-
-import (
-	"log"
-	"os"
-
-	_ "github.com/routebot/routebot"
-	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-)
-
-func main() {
-	if err := funcframework.StartHostPort("127.0.0.1", os.Getenv("PORT")); err != nil {
-		log.Fatal(err)
-	}
-}
-`
 
 func moduleRoot(t *testing.T) string {
 	t.Helper()
@@ -54,31 +30,17 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
+// TestDeployFromRoot builds cmd/functions, the buildpack's main (blank import
+// of the root package, funcframework), and calls every function through it:
+// by FUNCTION_TARGET at /, and all at /{Name} without it. It builds inside
+// this module, so it needs nothing beyond what go.sum names.
 func TestDeployFromRoot(t *testing.T) {
 	root := moduleRoot(t)
-	work := t.TempDir()
-	gomod := fmt.Sprintf("module example.com/gcfmain\n\ngo 1.26\n\nrequire github.com/routebot/routebot v0.0.0\n\nreplace github.com/routebot/routebot => %s\n", root)
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": []byte(generatedMain)} {
-		if err := os.WriteFile(filepath.Join(work, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bin := filepath.Join(work, "server")
-	build := exec.Command("go", "mod", "tidy")
-	build.Dir = work
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
+	bin := filepath.Join(t.TempDir(), "functions")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/functions")
+	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go mod tidy: %v\n%s", err, out)
-	}
-	build = exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = work
-	build.Env = append(os.Environ(), "GOPROXY=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build of the generated main: %v\n%s", err, out)
+		t.Fatalf("go build ./cmd/functions: %v\n%s", err, out)
 	}
 
 	tests := []struct {
