@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/routebot/routebot/common/classify"
-	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/engine"
+	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/tenant"
