@@ -1,11 +1,11 @@
 output "gateway_urls" {
-  description = "What to configure in the AI Gateway: the live-turn base URL (POST {url}/{scenarioCode}/…) and the /chat-gpt base URL (the same URL with turn_endpoints = gateway)."
+  description = "What to configure in the AI Gateway: the live-turn base URL (POST {url}/{scenarioCode}) and the /chat-gpt base URL (the same URL with turn_endpoints = gateway). These are the run.app URLs: with gateway_invoker = serviceAccount:…, the gateway sends its Google ID token in X-Serverless-Authorization and routebot's bearer token in Authorization."
   value = var.turn_endpoints == "gateway" ? {
-    turn     = google_cloudfunctions2_function.fn["gateway"].url
-    classify = google_cloudfunctions2_function.fn["gateway"].url
+    turn     = google_cloudfunctions2_function.fn["gateway"].service_config[0].uri
+    classify = google_cloudfunctions2_function.fn["gateway"].service_config[0].uri
     } : {
-    turn     = google_cloudfunctions2_function.fn["scenario"].url
-    classify = google_cloudfunctions2_function.fn["classify"].url
+    turn     = google_cloudfunctions2_function.fn["scenario"].service_config[0].uri
+    classify = google_cloudfunctions2_function.fn["classify"].service_config[0].uri
   }
 }
 
@@ -16,12 +16,12 @@ output "stream_url" {
 
 output "profile_url" {
   description = "The profile function's URL: call it with an ID token of one of profile_invokers to reconcile the tenants' conversation profiles."
-  value       = google_cloudfunctions2_function.fn["profile"].url
+  value       = google_cloudfunctions2_function.fn["profile"].service_config[0].uri
 }
 
 output "function_urls" {
-  description = "Every function's URL, by name."
-  value       = { for k, f in google_cloudfunctions2_function.fn : k => f.url }
+  description = "Every function's URLs, by name: run (the Cloud Run URL, used above) and functions (the cloudfunctions.net URL, the same function)."
+  value       = { for k, f in google_cloudfunctions2_function.fn : k => { run = f.service_config[0].uri, functions = f.url } }
 }
 
 output "secrets" {

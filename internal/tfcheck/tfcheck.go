@@ -55,7 +55,7 @@ type BlockType struct {
 
 type schemaFile struct {
 	ProviderSchemas map[string]struct {
-		Provider          struct{ Block *Block } `json:"provider"`
+		Provider          struct{ Block *Block }            `json:"provider"`
 		ResourceSchemas   map[string]struct{ Block *Block } `json:"resource_schemas"`
 		DataSourceSchemas map[string]struct{ Block *Block } `json:"data_source_schemas"`
 	} `json:"provider_schemas"`
@@ -88,15 +88,20 @@ func LoadSchema(path string) (*Schema, error) {
 }
 
 // CheckDir checks every .tf file of dir (not its subdirectories) as one
-// Terraform module.
+// Terraform module, and its variable files (*.tfvars, *.tfvars.example).
 func CheckDir(dir string, s *Schema) error {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.tf"))
-	if err != nil {
-		return fmt.Errorf("tfcheck: %w", err)
+	var paths []string
+	for _, pattern := range []string{"*.tf", "*.tfvars", "*.tfvars.example"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return fmt.Errorf("tfcheck: %w", err)
+		}
+		paths = append(paths, m...)
 	}
-	if len(paths) == 0 {
+	if !slices.ContainsFunc(paths, func(p string) bool { return strings.HasSuffix(p, ".tf") }) {
 		return fmt.Errorf("tfcheck: no .tf files in %s", dir)
 	}
+	var err error
 	files := map[string][]byte{}
 	for _, p := range paths {
 		if files[p], err = os.ReadFile(p); err != nil {
@@ -107,7 +112,8 @@ func CheckDir(dir string, s *Schema) error {
 }
 
 // Check checks the files (name → content) as one module and returns every
-// problem found, joined, or nil.
+// problem found, joined, or nil. Files named *.tfvars or *.tfvars.example
+// are variable files: each of their arguments must be a declared variable.
 func Check(files map[string][]byte, s *Schema) error {
 	c := &checker{schema: s, mod: module{
 		variables: map[string]bool{}, locals: map[string]bool{}, modules: map[string]bool{},
@@ -119,7 +125,7 @@ func Check(files map[string][]byte, s *Schema) error {
 	}
 	sort.Strings(names)
 	parser := hclparse.NewParser()
-	var bodies []*hclsyntax.Body
+	var bodies, varFiles []*hclsyntax.Body
 	for _, name := range names {
 		src := files[name]
 		if formatted := hclwrite.Format(src); !bytes.Equal(formatted, src) {
@@ -130,7 +136,11 @@ func Check(files map[string][]byte, s *Schema) error {
 			c.errs = append(c.errs, fmt.Errorf("%s: %w", name, diags))
 			continue
 		}
-		bodies = append(bodies, f.Body.(*hclsyntax.Body))
+		if isVarFile(name) {
+			varFiles = append(varFiles, f.Body.(*hclsyntax.Body))
+		} else {
+			bodies = append(bodies, f.Body.(*hclsyntax.Body))
+		}
 	}
 	for _, b := range bodies {
 		c.declare(b)
@@ -138,7 +148,29 @@ func Check(files map[string][]byte, s *Schema) error {
 	for _, b := range bodies {
 		c.checkFile(b)
 	}
+	for _, b := range varFiles {
+		c.checkVarFile(b)
+	}
 	return errors.Join(c.errs...)
+}
+
+func isVarFile(name string) bool {
+	return strings.HasSuffix(name, ".tfvars") || strings.HasSuffix(name, ".tfvars.example")
+}
+
+// checkVarFile checks a variable file: only assignments of declared variables.
+func (c *checker) checkVarFile(body *hclsyntax.Body) {
+	for name, a := range body.Attributes {
+		if !c.mod.variables[name] {
+			c.errorf(a.NameRange, "%q is not a declared variable%s", name, suggest(name, keys(c.mod.variables)))
+		}
+		if vars := a.Expr.Variables(); len(vars) > 0 {
+			c.errorf(a.SrcRange, "variable files hold values, not references (%s)", vars[0].RootName())
+		}
+	}
+	for _, b := range body.Blocks {
+		c.errorf(b.TypeRange, "variable files hold assignments, not blocks (%q)", b.Type)
+	}
 }
 
 // decl is a declared resource or data source.
@@ -506,15 +538,33 @@ func (c *checker) attrRef(rest hcl.Traversal, d *decl, s *Block, addr string, rn
 		}
 		rest = rest[1:]
 	}
-	if len(rest) == 0 {
-		return
-	}
-	a, ok := rest[0].(hcl.TraverseAttr)
-	if !ok {
-		return
-	}
-	if s.Attributes[a.Name] == nil && s.BlockTypes[a.Name] == nil {
-		c.errorf(rng, "%s has no attribute %q%s", addr, a.Name, suggest(a.Name, append(keys(s.Attributes), keys(s.BlockTypes)...)))
+	// Walk nested blocks (service_config[0].uri) as far as the traversal
+	// names them; an attribute's own value (a map, an object) is not checked.
+	for len(rest) > 0 {
+		a, ok := rest[0].(hcl.TraverseAttr)
+		if !ok {
+			return
+		}
+		addr += "." + a.Name
+		if s.Attributes[a.Name] != nil {
+			return
+		}
+		bt := s.BlockTypes[a.Name]
+		if bt == nil {
+			c.errorf(rng, "%s: no such attribute or block%s", addr, suggest(a.Name, append(keys(s.Attributes), keys(s.BlockTypes)...)))
+			return
+		}
+		rest, s = rest[1:], bt.Block
+		if bt.NestingMode != "single" && bt.NestingMode != "group" {
+			if len(rest) == 0 {
+				return
+			}
+			if _, ok := rest[0].(hcl.TraverseIndex); !ok {
+				c.errorf(rng, "%s is a list of blocks: index it ([0]) before reading an attribute", addr)
+				return
+			}
+			rest = rest[1:]
+		}
 	}
 }
 

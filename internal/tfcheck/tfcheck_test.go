@@ -121,9 +121,13 @@ func TestCheck(t *testing.T) {
 	tests := []struct {
 		name string
 		src  string
+		vars string // a terraform.tfvars.example, if any
 		want string // "" = no error
 	}{
 		{name: "valid", src: valid},
+		{name: "valid with a variable file", src: valid, vars: "project_id = \"p-123456\"\n"},
+		{name: "variable file sets an undeclared variable", src: valid, vars: "project = \"p-123456\"\n",
+			want: `"project" is not a declared variable`},
 		{name: "misspelt argument",
 			src:  strings.Replace(valid, `  account_id = "${local.name}-${each.key}"`, `  acount_id  = "${local.name}-${each.key}"`, 1),
 			want: `unsupported argument "acount_id" (did you mean "account_id"?)`},
@@ -168,7 +172,13 @@ func TestCheck(t *testing.T) {
 			want: `reference to undeclared resource google_pubsub_topic.u`},
 		{name: "unknown attribute of a resource",
 			src:  strings.Replace(valid, `google_service_account.fn["a"].member`, `google_service_account.fn["a"].mail`, 1),
-			want: `google_service_account.fn has no attribute "mail"`},
+			want: `google_service_account.fn.mail: no such attribute or block`},
+		{name: "unknown attribute in a nested block",
+			src:  strings.Replace(valid, "  value = data.archive_file.src.output_sha256\n", "  value = google_cloud_run_v2_service.s.template[0].timout\n", 1),
+			want: `google_cloud_run_v2_service.s.template.timout: no such attribute or block (did you mean "timeout"?)`},
+		{name: "nested block read without an index",
+			src:  strings.Replace(valid, "  value = data.archive_file.src.output_sha256\n", "  value = google_cloud_run_v2_service.s.template.timeout\n", 1),
+			want: `google_cloud_run_v2_service.s.template is a list of blocks`},
 		{name: "repeated resource read without its key",
 			src:  strings.Replace(valid, `google_service_account.fn["a"].member`, `google_service_account.fn.member`, 1),
 			want: `index it before reading an attribute`},
@@ -190,10 +200,14 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.src == valid && tt.want != "" {
+			if tt.src == valid && tt.vars == "" && tt.want != "" {
 				t.Fatal("the fixture did not change the valid module: fix its replacement")
 			}
-			err := tfcheck.Check(map[string][]byte{"main.tf": []byte(tt.src)}, s)
+			files := map[string][]byte{"main.tf": []byte(tt.src)}
+			if tt.vars != "" {
+				files["terraform.tfvars.example"] = []byte(tt.vars)
+			}
+			err := tfcheck.Check(files, s)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("Check: %v", err)
