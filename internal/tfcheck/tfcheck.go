@@ -480,6 +480,53 @@ func (c *checker) exprRefs(expr hclsyntax.Expression, sc scope) {
 	for _, tr := range expr.Variables() {
 		c.traversal(tr, sc)
 	}
+	// Variables stops at a computed index (fn[each.key].email): check what
+	// is read after it too.
+	hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
+		rel, ok := n.(*hclsyntax.RelativeTraversalExpr)
+		if !ok {
+			return nil
+		}
+		idx, ok := rel.Source.(*hclsyntax.IndexExpr)
+		if !ok {
+			return nil
+		}
+		root, ok := idx.Collection.(*hclsyntax.ScopeTraversalExpr)
+		if !ok {
+			return nil
+		}
+		tr := append(slices.Clone(root.Traversal), hcl.TraverseIndex{Key: cty.DynamicVal})
+		c.readAfterIndex(append(tr, rel.Traversal...), rel.SrcRange)
+		return nil
+	})
+}
+
+// readAfterIndex checks the attribute read from a resource or data source
+// instance selected by a computed key; undeclared names are reported by
+// traversal already.
+func (c *checker) readAfterIndex(tr hcl.Traversal, rng hcl.Range) {
+	name := func(i int) string {
+		if a, ok := tr[i].(hcl.TraverseAttr); ok {
+			return a.Name
+		}
+		return ""
+	}
+	root := tr.RootName()
+	switch root {
+	case "var", "local", "module", "each", "count", "self", "path", "terraform":
+	case "data":
+		if len(tr) > 3 {
+			if d := c.mod.data[name(1)+"."+name(2)]; d != nil {
+				c.attrRef(tr[3:], d, c.schema.DataSources[d.typ], "data."+name(1)+"."+name(2), rng)
+			}
+		}
+	default:
+		if len(tr) > 2 {
+			if d := c.mod.resources[root+"."+name(1)]; d != nil {
+				c.attrRef(tr[2:], d, c.schema.Resources[d.typ], root+"."+name(1), rng)
+			}
+		}
+	}
 }
 
 func (c *checker) traversal(tr hcl.Traversal, sc scope) {
