@@ -86,6 +86,13 @@ resource "google_cloud_run_v2_service" "stream" {
     }
   }
 
+  # Every deploy serves the new revision, also after a manual rollback with
+  # `gcloud run services update-traffic` (docs/deploy.md).
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+
   depends_on = [
     google_project_iam_member.runtime,
     google_secret_manager_secret_iam_member.reader,
