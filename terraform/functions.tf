@@ -117,7 +117,7 @@ data "archive_file" "source" {
     "**/testdata", "**/testdata/**",
     ".cache", ".cache/**",
     ".stream-image", ".stream-image/**",
-    "local", "routebotctl", "stream", "**/*.test", "**/*.out",
+    "local", "routebotctl", "stream", # binaries a local build leaves at the root
   ]
 }
 
