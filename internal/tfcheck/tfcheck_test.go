@@ -4,10 +4,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/internal/tfcheck"
 )
 
@@ -235,5 +237,71 @@ func TestNotInFunctionBinaries(t *testing.T) {
 			pkg == "github.com/routebot/routebot/internal/tfcheck" {
 			t.Errorf("the function binaries depend on %s", pkg)
 		}
+	}
+}
+
+// secretLike are shapes of credentials that must never be committed to the
+// deployment's configuration.
+var secretLike = []struct{ name, re string }{
+	{"a private key", `-----BEGIN [A-Z ]*PRIVATE KEY-----`},
+	{"an OpenAI-style API key", `\bsk-[A-Za-z0-9_-]{20,}`},
+	{"a Google API key", `\bAIza[0-9A-Za-z_-]{35}\b`},
+	{"a service account key file", `"private_key_id"\s*:`},
+	{"routebot's public development token", regexp.QuoteMeta(config.DevToken)},
+	// A secret version resource would put the value in Terraform's state.
+	{"a secret version managed by Terraform", `resource\s+"google_secret_manager_secret_version"`},
+	{"a secret value argument", `\b(secret_data|secret_data_wo)\s*=`},
+	{"a long base64 literal", `"[A-Za-z0-9+/]{40,}={0,2}"`},
+}
+
+// TestNoSecretValues keeps secret values out of terraform/ and
+// cloudbuild.yaml: Terraform creates the secrets, values are added out of band.
+func TestNoSecretValues(t *testing.T) {
+	root := moduleRoot(t)
+	paths, err := filepath.Glob(filepath.Join(root, "terraform", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, filepath.Join(root, "cloudbuild.yaml"))
+	checked := 0
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() || strings.HasSuffix(p, ".zip") {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for _, s := range secretLike {
+			if loc := regexp.MustCompile(s.re).FindIndex(data); loc != nil {
+				line := 1 + strings.Count(string(data[:loc[0]]), "\n")
+				t.Errorf("%s:%d: looks like %s", p, line, s.name)
+			}
+		}
+	}
+	if checked < 3 {
+		t.Fatalf("checked only %d files: the paths are wrong", checked)
+	}
+}
+
+// TestSecretLikeCatches makes sure each pattern above can fail.
+func TestSecretLikeCatches(t *testing.T) {
+	samples := []string{
+		"-----BEGIN RSA PRIVATE KEY-----",
+		`key = "sk-abcdefghijklmnopqrstuvwx"`,
+		`key = "AIzaSyA1234567890abcdefghijklmnopqrstuv"`,
+		`{"private_key_id": "x"}`,
+		config.DevToken,
+		`resource "google_secret_manager_secret_version" "v" {`,
+		`  secret_data = var.token`,
+		`"dGhpcyBpcyBhIHNlY3JldCB2YWx1ZSB0aGF0IGlzIGxvbmc="`,
+	}
+	for i, s := range secretLike {
+		t.Run(s.name, func(t *testing.T) {
+			if !regexp.MustCompile(s.re).MatchString(samples[i]) {
+				t.Errorf("%q does not match %q", s.re, samples[i])
+			}
+		})
 	}
 }
