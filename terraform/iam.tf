@@ -10,8 +10,10 @@ locals {
 
   # Vertex AI is the LLM backend: the classifiers call it with their own identity.
   vertex = contains(var.classifier_backends, "llm") && try(var.llm.auth, "") == "google"
-  # Any other LLM backend takes an API key, kept in Secret Manager.
-  llm_key = var.llm != null && try(var.llm.auth, "") != "google"
+  # Any other LLM backend takes an API key, kept in Secret Manager. Only when
+  # tenants may use the llm backend: routebot does not start while a secret
+  # it is given has no value.
+  llm_key = contains(var.classifier_backends, "llm") && var.llm != null && try(var.llm.auth, "") != "google"
 
   project_grants = merge(
     # Every runtime reads and writes Firestore: tenants, call sessions, turn logs.

@@ -113,7 +113,7 @@ variable "llm" {
     auth     = optional(string, "bearer")
   })
   default     = null
-  description = "The OpenAI-compatible LLM (ROUTEBOT_LLM_BASE_URL, ROUTEBOT_LLM_MODEL, ROUTEBOT_LLM_AUTH: bearer, api-key for Azure, google for Vertex AI with the function's own identity). With bearer or api-key, Terraform creates the API key's secret. Required when classifier_backends has llm."
+  description = "The OpenAI-compatible LLM (ROUTEBOT_LLM_BASE_URL, ROUTEBOT_LLM_MODEL, ROUTEBOT_LLM_AUTH: bearer, api-key for Azure, google for Vertex AI with the function's own identity). With bearer or api-key (and llm in classifier_backends), Terraform creates the API key's secret, which must get a value before the functions can answer. Required when classifier_backends has llm."
 
   validation {
     # try: Terraform evaluates both sides of ||, and var.llm.model fails on null.
