@@ -692,3 +692,21 @@ func TestRefusalsTellCallersLittle(t *testing.T) {
 		})
 	}
 }
+
+// TestHangUpIsNotAnError: a gateway gone before its answer is a warning
+// naming what happened, not an error that pages an operator.
+func TestHangUpIsNotAnError(t *testing.T) {
+	a, _, _ := buildApp(t, map[string]string{})
+	logs := &logtest.Buffer{}
+	h := New(a.Flows, a.Auth, logging.New(logs, slog.LevelDebug), Options{})
+	ctx, hangUp := context.WithCancel(context.Background())
+	hangUp()
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/star-wars/chat-gpt/", strings.NewReader(seedBody))
+	r.Header.Set("Content-Type", form)
+	r.Header.Set("Authorization", "Bearer "+testToken)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	line := logs.Find(t, "classification abandoned: the gateway hung up before the answer")
+	if line == nil || line["severity"] != "WARNING" {
+		t.Fatalf("logged %s, want the abandoned classification at WARNING", logs.String())
+	}
+}

@@ -568,3 +568,22 @@ func BenchmarkTurnParallel(b *testing.B) {
 		b.ReportMetric(float64(lat[n*99/100].Microseconds()), "p99-µs")
 	}
 }
+
+// TestHangUpIsNotAnError: a turn whose gateway has gone is a warning naming
+// the call, not an error that pages an operator. (On the Firestore emulator,
+// mid-transaction: cmd/local's TestFirestoreEndToEnd.)
+func TestHangUpIsNotAnError(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	ctx, hangUp := context.WithCancel(context.Background())
+	hangUp()
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/SCENARIO01", strings.NewReader(body("H1", "IsFirstChat", "Y")))
+	r.Header.Set("Authorization", "Bearer "+token)
+	e.h.ServeHTTP(httptest.NewRecorder(), r)
+	line := e.logs.Find(t, "turn abandoned: the gateway hung up before the answer")
+	if line == nil || line["severity"] != "WARNING" || line["CallId"] != "H1" {
+		t.Fatalf("logged %s, want the abandoned turn at WARNING with its CallId", e.logs.String())
+	}
+	if log, _ := e.store.Log(context.Background(), "H1"); len(log) != 0 {
+		t.Errorf("the abandoned turn was logged as played: %v", log)
+	}
+}
