@@ -99,6 +99,15 @@ func TestFirestoreEndToEnd(t *testing.T) {
 
 	t.Run("racing retries count once", func(t *testing.T) { racingRetries(t, srv.URL, a) })
 	t.Run("gateway hangs up mid-turn", func(t *testing.T) { hangUpMidTurn(t, srv.URL, a) })
+	t.Run("start-up line", func(t *testing.T) {
+		line := startupLine(t, a)
+		if _, ok := line["scenarios"]; ok {
+			t.Errorf("the Firestore start-up line lists scenarios %v: they are resolved per call", line["scenarios"])
+		}
+		if line["store"] != "firestore" {
+			t.Errorf("start-up line %v", line)
+		}
+	})
 }
 
 // hangingUp is the call sessions of a gateway that hangs up while its turn's

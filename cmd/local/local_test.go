@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +24,7 @@ import (
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/internal/callscript"
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 const testToken = "local-test-token"
@@ -262,5 +264,31 @@ func servingAddr(t *testing.T, r io.Reader) string {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no start-up line within 30s")
 		return ""
+	}
+}
+
+// startupLine is the local run's start-up log line for a.
+func startupLine(t *testing.T, a *app.App) map[string]any {
+	t.Helper()
+	logs := &logtest.Buffer{}
+	logging.New(logs, slog.LevelInfo).Info("routebot local run is serving",
+		servingAttrs(a, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, time.Now())...)
+	return logs.Find(t, "routebot local run is serving")
+}
+
+func TestStartupLineListsEmbeddedScenarios(t *testing.T) {
+	cfg, err := config.Load(func(k string) string { return map[string]string{"ROUTEBOT_API_TOKEN": testToken}[k] }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	line := startupLine(t, a)
+	codes, _ := line["scenarios"].([]any)
+	if len(codes) == 0 || line["store"] != "memory" || line["addr"] != "127.0.0.1:8080" {
+		t.Errorf("start-up line %v, want the embedded tenants' scenario codes", line)
 	}
 }

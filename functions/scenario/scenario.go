@@ -115,10 +115,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // turn does the work; body is the answer when werr is nil.
 func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, lg *turnLog) (wire.Request, []byte, *wire.Error) {
+	lg.scenario = strings.Trim(r.URL.Path, "/")
 	if r.Method != http.MethodPost {
 		return wire.Request{}, nil, wire.MethodNotAllowed(r.Method)
 	}
-	lg.scenario = strings.Trim(r.URL.Path, "/")
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, wire.MaxBody+1)); err != nil {
 		return wire.Request{}, nil, wire.Failed(wire.BadParameter, "the request body could not be read", fmt.Errorf("reading the body: %w", err))
 	}
