@@ -3,6 +3,7 @@ package funcmount
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -34,4 +35,20 @@ func TestHandler(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzHandler(f *testing.F) {
+	for _, q := range []string{"path=/SCENARIO01", "path=%2F", "path=", "path=%zz", "a=b&path=x&path=y", ";path=/x"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		r := httptest.NewRequest(http.MethodPost, "/Scenario", nil)
+		r.URL.RawQuery = query
+		h := Handler("Scenario", func(_ http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, "/") {
+				t.Fatalf("query %q reached the function as %q", query, r.URL.Path)
+			}
+		})
+		h(httptest.NewRecorder(), r)
+	})
 }
