@@ -148,16 +148,9 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 	// ${name} is looked up once per session, on the call's first turn,
 	// whichever step that turn names. Most first turns look like one, and are
 	// looked up before the session's lock is taken.
-	var name string
-	looked := false
-	lookup := func() string {
-		if !looked {
-			name, looked = h.customerName(ctx, r, t.ID, req), true
-		}
-		return name
-	}
-	if req.IsFirstChat || req.ScenarioCode == "" || req.ScenarioCode == flow.Code {
-		lookup()
+	looked := req.IsFirstChat || req.ScenarioCode == "" || req.ScenarioCode == flow.Code
+	if looked {
+		turn.CustomerName = h.customerName(ctx, r, t.ID, req)
 	}
 	if text, ok := engine.Utterance(flow, turn); ok {
 		turn.Class, turn.ClassErr = h.classify(ctx, t, text, req.CallID)
@@ -177,11 +170,15 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 			return store.Commit{}, nil
 		}
 		turn.Now = h.opts.Now()
-		turn.CustomerName = ""
-		if !found || cur.Scenario != flow.Code { // the engine starts a new session
-			turn.CustomerName = lookup()
+		this := turn
+		switch {
+		case found && cur.Scenario == flow.Code:
+			this.CustomerName = "" // the session keeps the name of its first turn
+		case !looked: // a new session on a turn that did not look like one
+			turn.CustomerName, looked = h.customerName(ctx, r, t.ID, req), true
+			this.CustomerName = turn.CustomerName
 		}
-		out, werr := h.engine.Turn(flow, cur, found, turn)
+		out, werr := h.engine.Turn(flow, cur, found, this)
 		if werr != nil {
 			return store.Commit{}, werr
 		}
