@@ -170,15 +170,11 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 			return store.Commit{}, nil
 		}
 		turn.Now = h.opts.Now()
-		this := turn
-		switch {
-		case found && cur.Scenario == flow.Code:
-			this.CustomerName = "" // the session keeps the name of its first turn
-		case !looked: // a new session on a turn that did not look like one
+		if !looked && (!found || cur.Scenario != flow.Code) {
+			// A new session on a turn that did not look like a first one.
 			turn.CustomerName, looked = h.customerName(ctx, r, t.ID, req), true
-			this.CustomerName = turn.CustomerName
 		}
-		out, werr := h.engine.Turn(flow, cur, found, this)
+		out, werr := h.engine.Turn(flow, cur, found, turn)
 		if werr != nil {
 			return store.Commit{}, werr
 		}
