@@ -46,6 +46,9 @@ const (
 type config struct {
 	minN, maxN   int     // character n-gram lengths, in runes
 	words        bool    // whole words are features too
+	bigrams      bool    // and pairs of neighbouring words
+	rewrite      bool    // numbers folded, dismissed words dropped (rewrite)
+	focus        float64 // power of a feature's concentration on few categories in its weight; 0 is IDF alone
 	alpha        float64 // additive smoothing of the feature counts
 	genericShare float64 // share of everyday speech in the background
 	threshold    float64 // less evidence than this for the best category answers the fallback
@@ -56,10 +59,10 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		minN: 1, maxN: 2, words: true,
+		minN: 1, maxN: 2, words: true, rewrite: true, focus: 0.5,
 		alpha:        1,
 		genericShare: 0.5,
-		threshold:    25,
+		threshold:    12,
 		temperature:  8,
 		turnDecay:    0.7,
 		agentWeight:  0.2,
@@ -111,8 +114,7 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 		counts   [][]float64 // by category, then feature id
 		df       []int
 		examples int
-		buf      []byte
-		rs       []rune
+		work     textBufs
 	)
 	for _, cat := range tax.Categories {
 		c.paths = append(c.paths, cat.Path)
@@ -138,9 +140,7 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 				perFeature[id]++
 				return id
 			}
-			buf = normalize(buf, text)
-			rs = decodeRunes(rs, buf)
-			grams(buf, rs, cfg.minN, cfg.maxN, cfg.words,
+			cfg.features(&work, text,
 				func(key uint64) { id, ok := c.chars[key]; c.chars[key] = add(id, ok) },
 				func(w []byte) { id, ok := c.words[string(w)]; c.words[string(w)] = add(id, ok) })
 		}
@@ -152,6 +152,12 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 	for f, d := range df {
 		c.idf[f] = float32(math.Log(float64(1+examples)/float64(1+d)) + 1)
 	}
+	if cfg.focus > 0 {
+		focus := concentration(counts, features)
+		for f := range c.idf {
+			c.idf[f] *= float32(math.Pow(focus[f], cfg.focus))
+		}
+	}
 
 	everyday, everydayTotal := make([]float64, features), 0.0
 	count := func(id int32, ok bool) {
@@ -161,9 +167,7 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 		}
 	}
 	for _, text := range generic {
-		buf = normalize(buf, text)
-		rs = decodeRunes(rs, buf)
-		grams(buf, rs, cfg.minN, cfg.maxN, cfg.words,
+		cfg.features(&work, text,
 			func(key uint64) { count(c.lookupChar(key)) },
 			func(w []byte) { count(c.lookupWord(w)) })
 	}
@@ -289,9 +293,7 @@ func (c *Classifier) score(s *scratch, text string, w float64, evidence []float6
 			evidence[k] += q * float64(l)
 		}
 	}
-	s.buf = normalize(s.buf, text)
-	s.runes = decodeRunes(s.runes, s.buf)
-	grams(s.buf, s.runes, c.cfg.minN, c.cfg.maxN, c.cfg.words,
+	c.cfg.features(&s.text, text,
 		func(key uint64) { add(c.lookupChar(key)) },
 		func(w []byte) { add(c.lookupWord(w)) })
 }
@@ -331,10 +333,70 @@ type turnScore struct {
 // scratch is one request's working memory, pooled so that classifying
 // allocates next to nothing.
 type scratch struct {
-	buf          []byte
-	runes        []rune
+	text         textBufs
 	evidence     []float64
 	turns        []turnScore
 	turnEvidence []float64
 	summary      []byte
+}
+
+// textBufs is the working memory of turning a text into features.
+type textBufs struct {
+	normalized, rewritten []byte
+	runes                 []rune
+}
+
+// features calls char and word with the features of text.
+func (cfg config) features(b *textBufs, text string, char func(key uint64), word func(w []byte)) {
+	b.normalized = normalize(b.normalized, text)
+	t := b.normalized
+	if cfg.rewrite {
+		b.rewritten = rewrite(b.rewritten, b.normalized)
+		t = b.rewritten
+	}
+	b.runes = decodeRunes(b.runes, t)
+	grams(t, b.runes, cfg.minN, cfg.maxN, cfg.words, cfg.bigrams, char, word)
+}
+
+// concentration is, per feature, 1 − the entropy of the categories it is
+// seen in (each category's counts relative to its size) over the most
+// entropy there can be: 1 for a feature only one category uses ("영수증"),
+// near 0 for one they all use alike ("주세요"). It is the supervised half
+// of a feature's weight; IDF, which only knows how rare a feature is, is the
+// other.
+func concentration(counts [][]float64, features int) []float64 {
+	const smoothing = 0.1 // of a count, so that one sighting is not certainty
+	totals := make([]float64, len(counts))
+	for k, perFeature := range counts {
+		for _, n := range perFeature {
+			totals[k] += n
+		}
+	}
+	out := make([]float64, features)
+	p := make([]float64, len(counts))
+	maxEntropy := math.Log(float64(len(counts)))
+	if maxEntropy == 0 {
+		for f := range out {
+			out[f] = 1
+		}
+		return out
+	}
+	for f := range features {
+		var sum float64
+		for k, perFeature := range counts {
+			var n float64
+			if f < len(perFeature) {
+				n = perFeature[f]
+			}
+			p[k] = (n + smoothing) / totals[k]
+			sum += p[k]
+		}
+		var h float64
+		for _, q := range p {
+			q /= sum
+			h -= q * math.Log(q)
+		}
+		out[f] = 1 - h/maxEntropy
+	}
+	return out
 }

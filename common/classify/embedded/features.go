@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"unicode"
 	"unicode/utf8"
 )
@@ -29,6 +30,112 @@ func normalize(dst []byte, s string) []byte {
 		dst = append(dst, ' ')
 	}
 	return dst
+}
+
+// numberWord stands for a number in the rewritten text: '#' never survives
+// normalize, so no caller's word can be it.
+const numberWord = '#'
+
+// minSpokenDigits is the shortest run of Sino-Korean number syllables read as
+// a number: "구공공일공일", "공일공", "이십구" are, while "이사" (moving house),
+// "오일" or "일이" stay words.
+const minSpokenDigits = 3
+
+// isNumberSyllable reports whether r is a Sino-Korean digit or power of ten
+// as STT writes spoken numbers.
+func isNumberSyllable(r rune) bool {
+	switch r {
+	case '영', '공', '일', '이', '삼', '사', '오', '육', '륙', '칠', '팔', '구', '십', '백', '천', '만':
+		return true
+	}
+	return false
+}
+
+// dismissals are the words after which a caller has just ruled out what they
+// named ("환불 말고요 영수증만", "비번 말고 아이디요", "영수증 건은 아니고요"):
+// the dismissed words are evidence against what is asked, not for it.
+var dismissals = [][]byte{
+	[]byte("말고"), []byte("말고요"), []byte("말구"), []byte("말구요"),
+	[]byte("아니고"), []byte("아니고요"), []byte("아니구요"), []byte("아니라"),
+	[]byte("됐고"), []byte("됐고요"),
+}
+
+// dismissedWords is how many words before a dismissal it rules out: a noun
+// and its particle or bound noun ("영수증 건은", "틀린 거").
+const dismissedWords = 2
+
+// rewrite writes the normalized text src to dst with every number (ASCII
+// digits, or minSpokenDigits+ spoken digit syllables, "칠칠삼인데요" → "# 인데요")
+// folded to one numberWord, so order numbers, phone numbers and birth dates
+// are one stable feature instead of noise in the syllables they share with
+// words (일, 이, 사); and with each dismissal and the words it rules out left
+// out.
+func rewrite(dst, src []byte) []byte {
+	dst = append(dst[:0], ' ')
+	for i := 0; i < len(src); {
+		if src[i] == ' ' {
+			i++
+			continue
+		}
+		end := i + bytes.IndexByte(src[i:], ' ')
+		word := src[i:end]
+		i = end
+		if isDismissal(word) {
+			dst = dropWords(dst, dismissedWords)
+			continue
+		}
+		if _, size := numberPrefix(word); size > 0 {
+			dst = append(dst, numberWord, ' ')
+			word = word[size:]
+			if len(word) == 0 {
+				continue
+			}
+		}
+		dst = append(dst, word...)
+		dst = append(dst, ' ')
+	}
+	return dst
+}
+
+// dropWords cuts the last n words off b, which holds " word word … ".
+func dropWords(b []byte, n int) []byte {
+	for ; n > 0 && len(b) > 1; n-- {
+		b = b[:bytes.LastIndexByte(b[:len(b)-1], ' ')+1]
+	}
+	return b
+}
+
+func isDismissal(word []byte) bool {
+	for _, d := range dismissals {
+		if bytes.Equal(word, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// numberPrefix returns how long (in runes and bytes) the number at the start
+// of word is: a run of ASCII digits, or of at least minSpokenDigits spoken
+// digit syllables; 0, 0 if it starts with none.
+func numberPrefix(word []byte) (runes, size int) {
+	for size < len(word) && '0' <= word[size] && word[size] <= '9' {
+		size++
+	}
+	if size > 0 {
+		return size, size
+	}
+	for size < len(word) {
+		r, n := utf8.DecodeRune(word[size:])
+		if !isNumberSyllable(r) {
+			break
+		}
+		runes++
+		size += n
+	}
+	if runes < minSpokenDigits {
+		return 0, 0
+	}
+	return runes, size
 }
 
 // decodeRunes appends the runes of b to dst[:0].
@@ -61,9 +168,10 @@ func gramKey(rs []rune) uint64 {
 }
 
 // grams calls char with the key of every character n-gram of minN..maxN runes
-// of the normalized text (spaces included, so " 환불" differs from "환불"; a
-// lone space is not a feature) and, with words, word with each word.
-func grams(b []byte, rs []rune, minN, maxN int, words bool, char func(key uint64), word func(w []byte)) {
+// of the rewritten text (spaces included, so " 환불" differs from "환불"; a
+// lone space is not a feature) and, with words, word with each word and, with
+// bigrams, each pair of neighbouring words ("안 왔어요", "주소 바꿔").
+func grams(b []byte, rs []rune, minN, maxN int, words, bigrams bool, char func(key uint64), word func(w []byte)) {
 	for i := range rs {
 		for k := minN; k <= maxN && i+k <= len(rs); k++ {
 			if k == 1 && rs[i] == ' ' {
@@ -75,12 +183,15 @@ func grams(b []byte, rs []rune, minN, maxN int, words bool, char func(key uint64
 	if !words {
 		return
 	}
-	start := -1
+	start, prev := -1, -1
 	for i, c := range b {
 		switch {
 		case c == ' ' && start >= 0:
 			word(b[start:i])
-			start = -1
+			if bigrams && prev >= 0 {
+				word(b[prev:i])
+			}
+			prev, start = start, -1
 		case c != ' ' && start < 0:
 			start = i
 		}
