@@ -46,8 +46,8 @@ const (
 type config struct {
 	minN, maxN   int     // character n-gram lengths, in runes
 	words        bool    // whole words are features too
-	bigrams      bool    // and pairs of neighbouring words
 	rewrite      bool    // numbers folded, dismissed words dropped (rewrite)
+	coarse       float64 // weight of coarse bigrams (see coarse); 0 leaves them out
 	focus        float64 // power of a feature's concentration on few categories in its weight; 0 is IDF alone
 	alpha        float64 // additive smoothing of the feature counts
 	genericShare float64 // share of everyday speech in the background
@@ -59,10 +59,10 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		minN: 1, maxN: 2, words: true, rewrite: true, focus: 0.5,
+		minN: 1, maxN: 2, words: true, rewrite: true, coarse: 0.5, focus: 0.5,
 		alpha:        1,
 		genericShare: 0.5,
-		threshold:    12,
+		threshold:    16,
 		temperature:  8,
 		turnDecay:    0.7,
 		agentWeight:  0.2,
@@ -151,6 +151,11 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 	c.idf = make([]float32, features)
 	for f, d := range df {
 		c.idf[f] = float32(math.Log(float64(1+examples)/float64(1+d)) + 1)
+	}
+	for key, id := range c.chars {
+		if key&coarseFlag != 0 {
+			c.idf[id] *= float32(cfg.coarse)
+		}
 	}
 	if cfg.focus > 0 {
 		focus := concentration(counts, features)
@@ -343,7 +348,7 @@ type scratch struct {
 // textBufs is the working memory of turning a text into features.
 type textBufs struct {
 	normalized, rewritten []byte
-	runes                 []rune
+	runes, coarse         []rune
 }
 
 // features calls char and word with the features of text.
@@ -355,7 +360,11 @@ func (cfg config) features(b *textBufs, text string, char func(key uint64), word
 		t = b.rewritten
 	}
 	b.runes = decodeRunes(b.runes, t)
-	grams(t, b.runes, cfg.minN, cfg.maxN, cfg.words, cfg.bigrams, char, word)
+	grams(t, b.runes, cfg.minN, cfg.maxN, cfg.words, char, word)
+	if cfg.coarse > 0 {
+		b.coarse = coarse(b.coarse, b.runes)
+		coarseGrams(b.coarse, char)
+	}
 }
 
 // concentration is, per feature, 1 − the entropy of the categories it is

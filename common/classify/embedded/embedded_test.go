@@ -256,6 +256,8 @@ func TestRewrite(t *testing.T) {
 		{"dismissal drops a noun and its bound noun", "영수증 건은 아니고요 저작권 문의예요", " 저작권 문의예요 "},
 		{"dismissal at the start", "말고 상담원이요", " 상담원이요 "},
 		{"dismissal after one word", "비번 말고 아이디요", " 아이디요 "},
+		{"no need", "아니요 연장은 필요 없고 환불해 주세요", " 환불해 주세요 "},
+		{"a need stays", "영수증이 필요해요 다른 건 없고요", " 영수증이 필요해요 다른 건 없고요 "},
 		{"empty", "", " "},
 	}
 	for _, tt := range tests {

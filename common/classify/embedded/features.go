@@ -84,6 +84,10 @@ func rewrite(dst, src []byte) []byte {
 			dst = dropWords(dst, dismissedWords)
 			continue
 		}
+		if isNoNeed(word) && bytes.HasSuffix(dst, needWord) && (len(dst) == len(needWord) || dst[len(dst)-len(needWord)-1] == ' ') {
+			dst = dropWords(dst, 1+dismissedWords) // "연장은 필요 없고"
+			continue
+		}
 		if _, size := numberPrefix(word); size > 0 {
 			dst = append(dst, numberWord, ' ')
 			word = word[size:]
@@ -103,6 +107,14 @@ func dropWords(b []byte, n int) []byte {
 		b = b[:bytes.LastIndexByte(b[:len(b)-1], ' ')+1]
 	}
 	return b
+}
+
+// needWord and the words isNoNeed knows are the other dismissal: "X은 필요
+// 없고요".
+var needWord = []byte("필요 ")
+
+func isNoNeed(word []byte) bool {
+	return bytes.Equal(word, []byte("없고")) || bytes.Equal(word, []byte("없고요")) || bytes.Equal(word, []byte("없구요"))
 }
 
 func isDismissal(word []byte) bool {
@@ -169,9 +181,8 @@ func gramKey(rs []rune) uint64 {
 
 // grams calls char with the key of every character n-gram of minN..maxN runes
 // of the rewritten text (spaces included, so " 환불" differs from "환불"; a
-// lone space is not a feature) and, with words, word with each word and, with
-// bigrams, each pair of neighbouring words ("안 왔어요", "주소 바꿔").
-func grams(b []byte, rs []rune, minN, maxN int, words, bigrams bool, char func(key uint64), word func(w []byte)) {
+// lone space is not a feature) and, with words, word with each word.
+func grams(b []byte, rs []rune, minN, maxN int, words bool, char func(key uint64), word func(w []byte)) {
 	for i := range rs {
 		for k := minN; k <= maxN && i+k <= len(rs); k++ {
 			if k == 1 && rs[i] == ' ' {
@@ -183,17 +194,58 @@ func grams(b []byte, rs []rune, minN, maxN int, words, bigrams bool, char func(k
 	if !words {
 		return
 	}
-	start, prev := -1, -1
+	start := -1
 	for i, c := range b {
 		switch {
 		case c == ' ' && start >= 0:
 			word(b[start:i])
-			if bigrams && prev >= 0 {
-				word(b[prev:i])
-			}
-			prev, start = start, -1
+			start = -1
 		case c != ' ' && start < 0:
 			start = i
+		}
+	}
+}
+
+// coarseFlag marks the key of a coarse n-gram apart from every exact one
+// (those use at most 63 bits).
+const coarseFlag = 1 << 63
+
+// coarse writes rs to dst with each Hangul syllable reduced to what STT and
+// hurried typing keep of it: no final consonant, tense initials plain
+// (ㄲㄸㅃㅆㅉ → ㄱㄷㅂㅅㅈ) and the vowels speech no longer tells apart merged
+// (ㅐ=ㅔ, ㅒ=ㅖ, ㅙ=ㅞ=ㅚ). "안왓어요" and "안 왔어요", "영수쯩" and "영수증",
+// "결재" and "결제", "끗나요" and "끝나요" meet there.
+func coarse(dst, rs []rune) []rune {
+	dst = dst[:0]
+	for _, r := range rs {
+		if r >= 0xAC00 && r <= 0xD7A3 {
+			i := int(r - 0xAC00)
+			initial, medial := i/588, i%588/28
+			switch initial {
+			case 1, 4, 8, 10, 13: // ㄲ ㄸ ㅃ ㅆ ㅉ
+				initial--
+			}
+			switch medial {
+			case 1: // ㅐ
+				medial = 5 // ㅔ
+			case 3: // ㅒ
+				medial = 7 // ㅖ
+			case 10, 15: // ㅙ ㅞ
+				medial = 11 // ㅚ
+			}
+			r = rune(0xAC00 + (initial*21+medial)*28)
+		}
+		dst = append(dst, r)
+	}
+	return dst
+}
+
+// coarseGrams calls char with the key of every coarse character bigram that
+// holds a Hangul syllable.
+func coarseGrams(rs []rune, char func(key uint64)) {
+	for i := 0; i+2 <= len(rs); i++ {
+		if rs[i] >= 0xAC00 || rs[i+1] >= 0xAC00 {
+			char(gramKey(rs[i:i+2]) | coarseFlag)
 		}
 	}
 }
