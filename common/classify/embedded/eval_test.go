@@ -234,6 +234,8 @@ func TestAccuracy(t *testing.T) {
 		{"public transcripts", filepath.Join(shared, "transcripts_public.jsonl"), true, 0.95},
 		{"held-out utterances", filepath.Join("testdata", "utterances_heldout.jsonl"), false, 0.90},
 		{"held-out transcripts", filepath.Join("testdata", "transcripts_heldout.jsonl"), true, 0.90},
+		{"blind utterances", filepath.Join("testdata", "utterances_blind.jsonl"), false, 0.85},
+		{"blind transcripts", filepath.Join("testdata", "transcripts_blind.jsonl"), true, 0.85},
 		{"regression utterances", filepath.Join("testdata", "utterances_regression.jsonl"), false, 0.90},
 		{"regression transcripts", filepath.Join("testdata", "transcripts_regression.jsonl"), true, 0.90},
 	}
