@@ -79,10 +79,9 @@ type Classifier struct {
 
 	chars map[uint64]int32 // character n-gram (gramKey) → feature id
 	words map[string]int32 // word → feature id
-	idf   []float32        // by feature id
-	// llr[f*classes+k] is log P(f | category k) − log P(f | background): how
-	// much feature f speaks for category k.
-	llr []float32
+	// weights[f*classes+k] is how much feature f speaks for category k: its
+	// log P(f | category k) − log P(f | background), times its weight.
+	weights []float32
 
 	scratch sync.Pool // *scratch
 }
@@ -148,19 +147,21 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 	}
 	features := len(df)
 
-	c.idf = make([]float32, features)
+	// A feature's weight is its IDF (how rare it is), times its
+	// concentration on few categories to the power focus (how much it tells
+	// them apart), times coarse for a coarse bigram (a weaker match).
+	weight := make([]float64, features)
 	for f, d := range df {
-		c.idf[f] = float32(math.Log(float64(1+examples)/float64(1+d)) + 1)
+		weight[f] = math.Log(float64(1+examples)/float64(1+d)) + 1
 	}
 	for key, id := range c.chars {
 		if key&coarseFlag != 0 {
-			c.idf[id] *= float32(cfg.coarse)
+			weight[id] *= cfg.coarse
 		}
 	}
 	if cfg.focus > 0 {
-		focus := concentration(counts, features)
-		for f := range c.idf {
-			c.idf[f] *= float32(math.Pow(focus[f], cfg.focus))
+		for f, g := range concentration(counts, features) {
+			weight[f] *= math.Pow(g, cfg.focus)
 		}
 	}
 
@@ -198,11 +199,11 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 			background[f] += (1 - cfg.genericShare) * p / float64(c.classes)
 		}
 	}
-	c.llr = make([]float32, features*c.classes)
+	c.weights = make([]float32, features*c.classes)
 	for f := range features {
 		bg := math.Log(background[f] + cfg.genericShare*(everyday[f]+a)/(everydayTotal+a*nf))
 		for k := range c.classes {
-			c.llr[f*c.classes+k] = float32(logP[k][f] - bg)
+			c.weights[f*c.classes+k] = float32(weight[f] * (logP[k][f] - bg))
 		}
 	}
 	return c, nil
@@ -283,8 +284,8 @@ func (c *Classifier) scoreTranscript(s *scratch, turns transcript.Turns) {
 	}
 }
 
-// score adds to evidence, per category, the log-likelihood ratios of text's
-// features, each weighted by w times its IDF.
+// score adds to evidence, per category, w times the weighted log-likelihood
+// ratios of text's features.
 func (c *Classifier) score(s *scratch, text string, w float64, evidence []float64) {
 	if len(text) > maxTextBytes {
 		text = text[:maxTextBytes] // a torn last rune only loses its own n-grams
@@ -293,9 +294,8 @@ func (c *Classifier) score(s *scratch, text string, w float64, evidence []float6
 		if !ok {
 			return
 		}
-		q := w * float64(c.idf[id])
-		for k, l := range c.llr[int(id)*c.classes:][:c.classes] {
-			evidence[k] += q * float64(l)
+		for k, l := range c.weights[int(id)*c.classes:][:c.classes] {
+			evidence[k] += w * float64(l)
 		}
 	}
 	c.cfg.features(&s.text, text,
