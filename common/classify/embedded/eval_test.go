@@ -398,3 +398,66 @@ func slip(s string, rng *rand.Rand, p float64) string {
 	}
 	return string(out)
 }
+
+// TestExamplesAreNotEvaluationData fails when a taxonomy example is an
+// evaluation sentence or nearly one (the same character bigrams but for a
+// particle or a space): every accuracy figure above is only honest while the
+// classifier has never seen what it is measured on.
+func TestExamplesAreNotEvaluationData(t *testing.T) {
+	const nearlyTheSame = 0.9 // Jaccard similarity of the character bigram sets
+	bigrams := func(s string) []uint64 {
+		rs := []rune(strings.TrimSpace(string(normalize(nil, s))))
+		var set []uint64
+		for i := 0; i+2 <= len(rs); i++ {
+			set = append(set, gramKey(rs[i:i+2]))
+		}
+		slices.Sort(set)
+		return slices.Compact(set)
+	}
+	similarity := func(a, b []uint64) float64 {
+		common := 0
+		for i, j := 0, 0; i < len(a) && j < len(b); {
+			switch {
+			case a[i] < b[j]:
+				i++
+			case a[i] > b[j]:
+				j++
+			default:
+				common++
+				i++
+				j++
+			}
+		}
+		if union := len(a) + len(b) - common; union > 0 {
+			return float64(common) / float64(union)
+		}
+		return 1
+	}
+	type example struct {
+		text    string
+		bigrams []uint64
+	}
+	var examples []example
+	for _, cat := range nexusTaxonomy(t).Categories {
+		for _, e := range cat.Examples {
+			examples = append(examples, example{e, bigrams(e)})
+		}
+	}
+	shared := sharedData(t)
+	for _, file := range []string{
+		filepath.Join(shared, "utterances_public.jsonl"),
+		filepath.Join("testdata", "utterances_heldout.jsonl"),
+		filepath.Join("testdata", "utterances_blind.jsonl"),
+		filepath.Join("testdata", "utterances_regression.jsonl"),
+		filepath.Join("testdata", "offtopic_heldout.jsonl"),
+	} {
+		for _, it := range readJSONL(t, file) {
+			b := bigrams(it.Text)
+			for _, e := range examples {
+				if similarity(b, e.bigrams) >= nearlyTheSame {
+					t.Errorf("taxonomy example %q is evaluation sentence %q of %s", e.text, it.Text, filepath.Base(file))
+				}
+			}
+		}
+	}
+}
