@@ -72,7 +72,7 @@ func defaultConfig() config {
 		minN: 1, maxN: 2, words: true, rewrite: true, coarse: 0.5, focus: 0.5,
 		alpha:        1,
 		genericShare: 0.5,
-		threshold:    16,
+		threshold:    12,
 		temperature:  8,
 		turnDecay:    0.7,
 		agentWeight:  0.2,
