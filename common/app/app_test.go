@@ -52,11 +52,14 @@ const (
 	utterance = "택배 언제 와요"
 )
 
-// build loads env as the functions do (ROUTEBOT_API_TOKEN set) and builds
-// the app with its logs in a buffer.
+// build loads env as the functions do (ROUTEBOT_API_TOKEN set, the memory
+// store unless env names one) and builds the app with its logs in a buffer.
 func build(t testing.TB, env map[string]string) (*app.App, *logtest.Buffer) {
 	t.Helper()
 	env["ROUTEBOT_API_TOKEN"] = apiToken
+	if env["ROUTEBOT_STORE"] == "" {
+		env["ROUTEBOT_STORE"] = "memory"
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] }, false)
 	if err != nil {
 		t.Fatal(err)
@@ -642,6 +645,9 @@ func TestMisconfigurationFailsAtStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.env["ROUTEBOT_API_TOKEN"] = apiToken
+			if tt.env["ROUTEBOT_STORE"] == "" {
+				tt.env["ROUTEBOT_STORE"] = "memory"
+			}
 			cfg, err := config.Load(func(k string) string { return tt.env[k] }, false)
 			if err == nil {
 				var a *app.App

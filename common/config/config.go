@@ -27,7 +27,7 @@ type Config struct {
 	Port    string // PORT
 	Project string // GOOGLE_CLOUD_PROJECT
 
-	Store   string // ROUTEBOT_STORE: memory | firestore
+	Store   string // ROUTEBOT_STORE: memory | firestore (default: memory locally, firestore deployed)
 	Tenants string // ROUTEBOT_TENANTS: tenant folder for the memory store; "" = the embedded demo tenants
 
 	APITokens []string // ROUTEBOT_API_TOKEN: comma-separated static tokens (or secret names)
@@ -56,7 +56,10 @@ type Config struct {
 }
 
 // Load reads the configuration from getenv. local selects the local run's
-// defaults (a development token when none is set).
+// defaults (the memory store, a development token when none is set); a
+// deployed function defaults to Firestore, because the memory store's
+// sessions live in one instance and Cloud Run spreads a call's turns over
+// several.
 func Load(getenv func(string) string, local bool) (Config, error) {
 	env := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -80,7 +83,7 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 	c := Config{
 		Port:            env("PORT", "8080"),
 		Project:         env("GOOGLE_CLOUD_PROJECT", ""),
-		Store:           env("ROUTEBOT_STORE", "memory"),
+		Store:           env("ROUTEBOT_STORE", ""),
 		Tenants:         env("ROUTEBOT_TENANTS", ""),
 		APITokens:       list(env("ROUTEBOT_API_TOKEN", "")),
 		JWTKeys:         list(env("ROUTEBOT_JWT_KEY", "")),
@@ -114,11 +117,20 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 	} else {
 		c.TimeZone = loc
 	}
+	storeSet := c.Store != ""
+	if !storeSet {
+		c.Store = "firestore"
+		if local {
+			c.Store = "memory"
+		}
+	}
 	switch c.Store {
 	case "memory":
 	case "firestore":
-		if c.Project == "" {
+		if c.Project == "" && storeSet {
 			errs = append(errs, errors.New("ROUTEBOT_STORE=firestore needs GOOGLE_CLOUD_PROJECT"))
+		} else if c.Project == "" {
+			errs = append(errs, errors.New("ROUTEBOT_STORE is unset, so this deployed function uses Firestore (ROUTEBOT_STORE=firestore), which needs GOOGLE_CLOUD_PROJECT; ROUTEBOT_STORE=memory serves the in-memory demo tenants, one session store per instance"))
 		}
 		if c.Tenants != "" {
 			errs = append(errs, errors.New("ROUTEBOT_TENANTS is for the memory store; with Firestore, push tenants with routebotctl"))

@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -161,7 +162,16 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load(func(k string) string { return tt.env[k] }, tt.local)
+			env := maps.Clone(tt.env)
+			if _, ok := env["ROUTEBOT_STORE"]; !ok && !tt.local {
+				// Deployed cases here are about something else: name the
+				// store (the default is TestDeployedStoreDefault's).
+				if env == nil {
+					env = map[string]string{}
+				}
+				env["ROUTEBOT_STORE"] = "memory"
+			}
+			c, err := Load(func(k string) string { return env[k] }, tt.local)
 			if len(tt.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("Load succeeded: %+v", c)
@@ -180,6 +190,51 @@ func TestLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.check(t, c)
+		})
+	}
+}
+
+// TestDeployedStoreDefault: a deployed function never falls back to the
+// in-memory store silently: unset, ROUTEBOT_STORE means Firestore, and
+// without a project that is a start-up error naming both variables.
+func TestDeployedStoreDefault(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		local     bool
+		wantStore string
+		wantErr   []string
+	}{
+		{name: "deployed, project set", env: map[string]string{"GOOGLE_CLOUD_PROJECT": "p"}, wantStore: "firestore"},
+		{name: "deployed, no project", wantErr: []string{"ROUTEBOT_STORE is unset", "GOOGLE_CLOUD_PROJECT", "ROUTEBOT_STORE=memory"}},
+		{name: "deployed, memory named", env: map[string]string{"ROUTEBOT_STORE": "memory"}, wantStore: "memory"},
+		{name: "local run", local: true, wantStore: "memory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := maps.Clone(tt.env)
+			if env == nil {
+				env = map[string]string{}
+			}
+			env["ROUTEBOT_API_TOKEN"] = "gateway-token-1b7e"
+			c, err := Load(func(k string) string { return env[k] }, tt.local)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Load succeeded with store %q", c.Store)
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error does not mention %q:\n%v", want, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Store != tt.wantStore {
+				t.Errorf("Store = %q, want %q", c.Store, tt.wantStore)
+			}
 		})
 	}
 }
