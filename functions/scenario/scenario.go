@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/routebot/routebot/common/classify"
-	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/engine"
+	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/tenant"
@@ -80,6 +80,7 @@ type turnLog struct {
 	scenario, tenant, from, to, service, category, backend string
 	replayed, degraded                                     bool
 	classifyErr                                            error
+	storeErr                                               error // the session store's own error: the answer says less
 }
 
 // ServeHTTP answers one turn.
@@ -183,6 +184,8 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 	case errors.As(err, &werr2):
 		return req, nil, werr2
 	case err != nil:
+		// Nothing was committed: the steps fn computed did not happen.
+		lg.from, lg.to, lg.service, lg.storeErr = "", "", "", err
 		return req, nil, tenant.WireError("call session", err)
 	}
 	return req, answer, nil
@@ -271,6 +274,9 @@ func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *w
 	}
 	if werr != nil {
 		attrs = append(attrs, slog.String("reason", werr.Reason))
+	}
+	if lg.storeErr != nil {
+		attrs = append(attrs, slog.String("error", lg.storeErr.Error()))
 	}
 	h.logger.LogAttrs(r.Context(), level, msg, attrs...)
 }

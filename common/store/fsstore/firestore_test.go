@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,6 +223,44 @@ func TestListenerSeesPush(t *testing.T) {
 			t.Errorf("%d RPCs for 3 rounds of Files+CustomerName+TenantOf at one version, want ≤ 5: %v", n, rpcs.byMethod())
 		}
 		t.Logf("RPCs for 3×(Files, CustomerName, TenantOf) at version %d: %v", v, rpcs.byMethod())
+	}
+}
+
+// TestLogOutlivesCallDocument: the TTL policy deleted the call's document
+// but not yet all of its log (it deletes each document within about a day,
+// in no order). The call goes on: its next entry goes after the last one
+// left, overwriting nothing.
+func TestLogOutlivesCallDocument(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t, nil, Options{})
+	turn := func(n int, msg string) error {
+		return s.Transact(ctx, "DS-ttl", func(cur session.Session, _ bool) (store.Commit, error) {
+			cur.Turn = n
+			return store.Commit{Write: true, Session: cur, Record: &session.Record{Turn: n, ChatMsg: msg}}, nil
+		})
+	}
+	for n := 1; n <= 2; n++ {
+		if err := turn(n, fmt.Sprint("before, turn ", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.calls().Doc("DS-ttl").Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := turn(1, "after, turn 1"); err != nil {
+		t.Fatalf("first turn after the call's document went: %v", err)
+	}
+	recs, err := s.Log(ctx, "DS-ttl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, fmt.Sprintf("%d:%s", r.Seq, r.ChatMsg))
+	}
+	if want := []string{"1:before, turn 1", "2:before, turn 2", "3:after, turn 1"}; !slices.Equal(got, want) {
+		t.Errorf("log %q, want %q", got, want)
 	}
 }
 

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
@@ -27,9 +30,12 @@ type callDoc struct {
 	LastAnswer []byte            `firestore:"lastAnswer"`
 	Updated    time.Time         `firestore:"updated,omitempty"`
 	Expires    time.Time         `firestore:"expires,omitempty"`
+	// Logged counts the call's turn log entries, every session's: it
+	// outlives an expired session so that the next one logs after it.
+	Logged int `firestore:"logged"`
 }
 
-// turnDoc is calls/{callId}/turns/{turn:06d}. It carries the session's
+// turnDoc is calls/{callId}/turns/{seq:06d}. It carries the session's
 // expiry too: a TTL deletion of the call does not reach its subcollection.
 type turnDoc struct {
 	Turn         int       `firestore:"turn"`
@@ -48,8 +54,8 @@ type turnDoc struct {
 	Expires      time.Time `firestore:"expires,omitempty"`
 }
 
-func toCallDoc(s session.Session) callDoc {
-	return callDoc{Tenant: s.Tenant, Scenario: s.Scenario, Step: s.Step, Turn: s.Turn, Silence: s.Silence,
+func toCallDoc(s session.Session, logged int) callDoc {
+	return callDoc{Logged: logged, Tenant: s.Tenant, Scenario: s.Scenario, Step: s.Step, Turn: s.Turn, Silence: s.Silence,
 		Invalid: s.Invalid, Vars: s.Vars, LastKey: s.LastKey, LastAnswer: s.LastAnswer,
 		Updated: s.Updated, Expires: s.Expires}
 }
@@ -66,8 +72,8 @@ func toTurnDoc(r session.Record, expires time.Time) turnDoc {
 		Category: r.Category, Backend: r.Backend, Degraded: r.Degraded, Expires: expires}
 }
 
-func (d turnDoc) record() session.Record {
-	return session.Record{Turn: d.Turn, At: d.At, ScenarioCode: d.ScenarioCode, ChatMsg: d.ChatMsg, Answer: d.Answer,
+func (d turnDoc) record(seq int) session.Record {
+	return session.Record{Seq: seq, Turn: d.Turn, At: d.At, ScenarioCode: d.ScenarioCode, ChatMsg: d.ChatMsg, Answer: d.Answer,
 		DTMF: d.DTMF, From: d.From, To: d.To, ServiceCode: d.ServiceCode, TransCode: d.TransCode,
 		Category: d.Category, Backend: d.Backend, Degraded: d.Degraded}
 }
@@ -82,14 +88,14 @@ func callDocID(callID string) string {
 	return "~" + hex.EncodeToString(sum[:])
 }
 
-func turnDocID(turn int) string { return fmt.Sprintf("%06d", turn) }
+func turnDocID(seq int) string { return fmt.Sprintf("%06d", seq) }
 
 // Transact implements store.Sessions with one Firestore transaction: read the
 // call's document, call fn, write the document and create the turn's log
-// entry. Concurrent turns of one call serialise on the document's lock; the
-// loser is retried up to Options.MaxAttempts. fn's own error is returned as
-// it is; Firestore's wrap store.ErrUnavailable. Times are kept to the
-// microsecond.
+// entry after the call's last. Concurrent turns of one call serialise on the
+// document's lock; the loser is retried up to Options.MaxAttempts. fn's own
+// error is returned as it is; Firestore's wrap store.ErrUnavailable. Times
+// are kept to the microsecond.
 func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error)) error {
 	op := "transact " + s.calls().ID + "/" + callID
 	if err := cancelled(ctx, op); err != nil {
@@ -100,31 +106,12 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 		return cancelled(ctx, op)
 	}
 	defer unlock()
-	ref := s.calls().Doc(callDocID(callID))
-	var fnErr error
-	err = s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		fnErr = nil
-		cur, found, err := readSession(tx, ref, callID)
-		if err != nil {
-			return err
-		}
-		c, err := fn(cur, found)
-		if err != nil {
-			fnErr = err
-			return err
-		}
-		if !c.Write {
-			return nil
-		}
-		if err := tx.Set(ref, toCallDoc(c.Session)); err != nil {
-			return err
-		}
-		if c.Record != nil {
-			// Create, not Set: the log is append-only; a turn logged twice fails.
-			return tx.Create(ref.Collection("turns").Doc(turnDocID(c.Record.Turn)), toTurnDoc(*c.Record, c.Session.Expires))
-		}
-		return nil
-	}, firestore.MaxAttempts(s.opts.MaxAttempts))
+	fnErr, err := s.transact(ctx, callID, fn, false)
+	if status.Code(err) == codes.AlreadyExists {
+		// The call's document is gone (the TTL policy deleted it) but some
+		// of its log is not yet: count the log again, from its last entry.
+		fnErr, err = s.transact(ctx, callID, fn, true)
+	}
 	if fnErr != nil {
 		return fnErr
 	}
@@ -134,23 +121,76 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 	return nil
 }
 
+// transact is one run of Transact's transaction. recount reads the number of
+// log entries from the log's last entry instead of the call's document.
+func (s *Store) transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error), recount bool) (fnErr, err error) {
+	ref := s.calls().Doc(callDocID(callID))
+	turns := ref.Collection("turns")
+	err = s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		fnErr = nil
+		cur, found, logged, err := readSession(tx, ref, callID)
+		if err != nil {
+			return err
+		}
+		if recount {
+			if logged, err = lastSeq(tx, turns); err != nil {
+				return err
+			}
+		}
+		c, err := fn(cur, found)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if !c.Write {
+			return nil
+		}
+		if c.Record != nil {
+			logged++
+			// Create, not Set: the log is append-only; an entry is never overwritten.
+			if err := tx.Create(turns.Doc(turnDocID(logged)), toTurnDoc(*c.Record, c.Session.Expires)); err != nil {
+				return err
+			}
+		}
+		return tx.Set(ref, toCallDoc(c.Session, logged))
+	}, firestore.MaxAttempts(s.opts.MaxAttempts))
+	return fnErr, err
+}
+
 // readSession reads the call's session in tx; an expired one is not found.
-func readSession(tx *firestore.Transaction, ref *firestore.DocumentRef, callID string) (session.Session, bool, error) {
+// logged is the call's number of log entries, expired sessions' included.
+func readSession(tx *firestore.Transaction, ref *firestore.DocumentRef, callID string) (_ session.Session, found bool, logged int, _ error) {
 	snap, err := tx.Get(ref)
 	if notFound(err) {
-		return session.Session{}, false, nil
+		return session.Session{}, false, 0, nil
 	}
 	if err != nil {
-		return session.Session{}, false, err
+		return session.Session{}, false, 0, err
 	}
 	var d callDoc
 	if err := snap.DataTo(&d); err != nil {
-		return session.Session{}, false, fmt.Errorf("decode %s: %w", ref.Path, err)
+		return session.Session{}, false, 0, fmt.Errorf("decode %s: %w", ref.Path, err)
 	}
 	if !d.Expires.IsZero() && !time.Now().Before(d.Expires) {
-		return session.Session{}, false, nil // the TTL policy deletes it later, within about a day
+		return session.Session{}, false, d.Logged, nil // the TTL policy deletes it later, within about a day
 	}
-	return d.session(callID), true, nil
+	return d.session(callID), true, d.Logged, nil
+}
+
+// lastSeq reads the number of the log's last entry in tx (0: none). It lists
+// the ids of the whole log (a call has tens of turns), because Firestore
+// scans document ids in ascending order only.
+func lastSeq(tx *firestore.Transaction, turns *firestore.CollectionRef) (int, error) {
+	docs, err := tx.Documents(turns.Select().OrderBy(firestore.DocumentID, firestore.Asc)).GetAll()
+	if err != nil || len(docs) == 0 {
+		return 0, err
+	}
+	last := docs[len(docs)-1].Ref
+	seq, err := strconv.Atoi(last.ID)
+	if err != nil {
+		return 0, fmt.Errorf("turn log entry %s: %w", last.Path, err)
+	}
+	return seq, nil
 }
 
 // Log returns the call's turn log, oldest first.
@@ -167,10 +207,14 @@ func (s *Store) Log(ctx context.Context, callID string) ([]session.Record, error
 	recs := make([]session.Record, 0, len(docs))
 	for _, d := range docs {
 		var t turnDoc
-		if err := d.DataTo(&t); err != nil {
+		seq, err := strconv.Atoi(d.Ref.ID)
+		if err == nil {
+			err = d.DataTo(&t)
+		}
+		if err != nil {
 			return nil, s.unavailable(ctx, op, fmt.Errorf("decode %s: %w", d.Ref.Path, err))
 		}
-		recs = append(recs, t.record())
+		recs = append(recs, t.record(seq))
 	}
 	return recs, nil
 }
