@@ -25,6 +25,7 @@ import (
 	"github.com/routebot/routebot/common/classify/llm"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/secrets"
+	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/store/memstore"
@@ -41,6 +42,8 @@ type App struct {
 	Directory store.Directory
 	Tenants   store.Tenants
 	Auth      *auth.Verifier
+	// RequestKeys digests each session's last request (ROUTEBOT_SESSION_KEY).
+	RequestKeys *session.RequestKeys
 
 	newSessions func(ctx context.Context, location string) (SessionsClient, error)
 	codes       []string // every scenario code known at start (memory store)
@@ -111,6 +114,10 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 		return nil, err
 	}
 	a.Auth = verifier
+	if a.RequestKeys, err = a.requestKeys(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if cfg.LLMAPIKey != "" {
 		if a.llmKey, err = a.resolve(ctx, cfg.LLMAPIKey); err != nil {
 			a.Close()
@@ -248,6 +255,24 @@ func (a *App) verifier(ctx context.Context) (*auth.Verifier, error) {
 		return nil, fmt.Errorf("app: ROUTEBOT_JWT_KEY: %w", err)
 	}
 	return auth.NewVerifier(secrets.AuthKeys(tokens, keys)), nil
+}
+
+// requestKeys keys the sessions' request digests with ROUTEBOT_SESSION_KEY,
+// or a random key of this process when it is unset (Load refuses that for
+// deployed Firestore).
+func (a *App) requestKeys(ctx context.Context) (*session.RequestKeys, error) {
+	if a.Config.SessionKey == "" {
+		return session.RandomRequestKeys(), nil
+	}
+	key, err := a.resolve(ctx, a.Config.SessionKey)
+	if err != nil {
+		return nil, fmt.Errorf("app: ROUTEBOT_SESSION_KEY: %w", err)
+	}
+	rk, err := session.NewRequestKeys(key)
+	if err != nil {
+		return nil, fmt.Errorf("app: ROUTEBOT_SESSION_KEY: %w", err)
+	}
+	return rk, nil
 }
 
 func (a *App) resolveAll(ctx context.Context, values []string) ([]*secrets.Secret, error) {

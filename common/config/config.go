@@ -14,6 +14,8 @@ import (
 	_ "time/tzdata" // ROUTEBOT_TIMEZONE works where the system has no zone files (distroless, functions)
 
 	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/common/secrets"
+	"github.com/routebot/routebot/common/session"
 )
 
 // DevToken is the bearer token of a local run when ROUTEBOT_API_TOKEN is
@@ -33,6 +35,12 @@ type Config struct {
 	APITokens []string // ROUTEBOT_API_TOKEN: comma-separated static tokens (or secret names)
 	JWTKeys   []string // ROUTEBOT_JWT_KEY: comma-separated HS256 keys (or secret names)
 	DevToken  bool     // no token configured: the local run accepts DevToken
+
+	// SessionKey keys the digest of the last request each session keeps
+	// (ROUTEBOT_SESSION_KEY, value or secret name, at least 32 bytes); ""
+	// is a random key per process, refused for deployed Firestore, whose
+	// instances share sessions.
+	SessionKey string
 
 	SessionTTL      time.Duration // ROUTEBOT_SESSION_TTL
 	TurnTimeout     time.Duration // ROUTEBOT_TURN_TIMEOUT: a whole turn
@@ -87,6 +95,7 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		Tenants:         env("ROUTEBOT_TENANTS", ""),
 		APITokens:       list(env("ROUTEBOT_API_TOKEN", "")),
 		JWTKeys:         list(env("ROUTEBOT_JWT_KEY", "")),
+		SessionKey:      env("ROUTEBOT_SESSION_KEY", ""),
 		SessionTTL:      dur("ROUTEBOT_SESSION_TTL", time.Hour),
 		TurnTimeout:     dur("ROUTEBOT_TURN_TIMEOUT", 3*time.Second),
 		ClassifyTimeout: dur("ROUTEBOT_CLASSIFY_TIMEOUT", 1500*time.Millisecond),
@@ -144,6 +153,12 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		} else {
 			errs = append(errs, errors.New("set ROUTEBOT_API_TOKEN and/or ROUTEBOT_JWT_KEY (values or Secret Manager version names): the gateway's requests cannot be authenticated without one"))
 		}
+	}
+	switch {
+	case c.SessionKey == "" && c.Store == "firestore" && !local:
+		errs = append(errs, errors.New("set ROUTEBOT_SESSION_KEY (a Secret Manager version name of at least 32 random bytes): instances sharing Firestore sessions must share the key that recognises a retried turn"))
+	case c.SessionKey != "" && !secrets.IsVersionName(c.SessionKey) && len(c.SessionKey) < session.MinRequestKeyBytes:
+		errs = append(errs, fmt.Errorf("ROUTEBOT_SESSION_KEY: want at least %d random bytes (or a Secret Manager version name)", session.MinRequestKeyBytes))
 	}
 	for _, tok := range c.APITokens {
 		if tok == DevToken && !c.DevToken && c.Store == "firestore" {
