@@ -123,7 +123,7 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 			return fnErr
 		case err == nil:
 			return nil
-		case retry == 0 || attempt >= s.opts.TurnAttempts:
+		case retry == notRetried || attempt >= s.opts.TurnAttempts:
 			return s.unavailable(ctx, op, fmt.Errorf("attempt %d: %w", attempt, err))
 		}
 		// A turn log entry already there means the call's count of entries
@@ -160,9 +160,11 @@ func (s *Store) attempt(ctx context.Context, ref *firestore.DocumentRef, callID 
 	}
 	turns := ref.Collection("turns")
 	if recount {
-		if logged, err = lastSeq(ctx, turns); err != nil {
+		last, err := lastSeq(ctx, turns)
+		if err != nil {
 			return notRetried, nil, err
 		}
+		logged = max(logged, last)
 	}
 	c, err := fn(cur, found)
 	if err != nil {
