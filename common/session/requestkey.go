@@ -1,12 +1,16 @@
 package session
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"slices"
+	"sync"
 
 	"github.com/routebot/routebot/common/secrets"
 )
@@ -23,6 +27,14 @@ const MinRequestKeyBytes = 32
 // or a retry reaching another instance is not recognised.
 type RequestKeys struct {
 	secret *secrets.Secret
+	pool   sync.Pool // of *hmacs: a turn digests without allocating its hashes
+}
+
+// hmacs are HMAC hashes of one list of accepted keys, and a buffer.
+type hmacs struct {
+	keys [][]byte
+	hs   []hash.Hash
+	buf  []byte
 }
 
 // NewRequestKeys keys digests with secret's values: the current one makes
@@ -48,16 +60,24 @@ func RandomRequestKeys() *RequestKeys {
 // length-prefixed, so no two field lists digest the same bytes.
 func (k *RequestKeys) Digests(fields ...string) []string {
 	keys := k.secret.Accepted()
-	out := make([]string, 0, len(keys))
-	var n [binary.MaxVarintLen64]byte
-	for _, key := range keys {
-		m := hmac.New(sha256.New, key)
-		for _, f := range fields {
-			m.Write(binary.AppendUvarint(n[:0], uint64(len(f))))
-			m.Write([]byte(f))
+	m, _ := k.pool.Get().(*hmacs)
+	if m == nil || !slices.EqualFunc(m.keys, keys, bytes.Equal) { // first use, or a rotation
+		m = &hmacs{keys: keys, hs: make([]hash.Hash, len(keys))}
+		for i, key := range keys {
+			m.hs[i] = hmac.New(sha256.New, key)
 		}
-		var sum [sha256.Size]byte
-		out = append(out, hex.EncodeToString(m.Sum(sum[:0])[:16]))
 	}
+	m.buf = m.buf[:0]
+	for _, f := range fields {
+		m.buf = append(binary.AppendUvarint(m.buf, uint64(len(f))), f...)
+	}
+	out := make([]string, len(keys))
+	var sum [sha256.Size]byte
+	for i, h := range m.hs {
+		h.Reset()
+		h.Write(m.buf)
+		out[i] = hex.EncodeToString(h.Sum(sum[:0])[:16])
+	}
+	k.pool.Put(m)
 	return out
 }

@@ -1,7 +1,11 @@
 package session
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/routebot/routebot/common/secrets"
@@ -40,5 +44,39 @@ func TestRequestKeys(t *testing.T) {
 	}
 	if _, err := NewRequestKeys(secrets.Literal([]byte("short-SECRET"))); err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("short key: error %v, want a refusal that does not echo it", err)
+	}
+}
+
+// TestRequestKeysDigest pins the digest to HMAC-SHA256 of the
+// length-prefixed fields, truncated to 16 bytes, also when turns digest in
+// parallel on pooled hashes.
+func TestRequestKeysDigest(t *testing.T) {
+	key := []byte(strings.Repeat("k", 32))
+	k, err := NewRequestKeys(secrets.Literal(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("\x04turn\x06870312\x00"))
+	want := hex.EncodeToString(m.Sum(nil)[:16])
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if got := k.Digests("turn", "870312", ""); len(got) != 1 || got[0] != want {
+					t.Errorf("Digests = %q, want [%s]", got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func BenchmarkRequestKeys(b *testing.B) {
+	k := RandomRequestKeys()
+	b.ReportAllocs()
+	for b.Loop() {
+		k.Digests("turn", "SCENARIO01", "ask_birthdate", "", "870312", "", "N", "01012345678", "bot00001", "1000")
 	}
 }
