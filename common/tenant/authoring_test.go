@@ -210,3 +210,20 @@ func TestDidYouMean(t *testing.T) {
 		t.Errorf("Korean: %q", got)
 	}
 }
+
+func TestMaskPhone(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"mobile", "01012345678", "010****5678"},
+		{"landline", "0212345678", "021***5678"},
+		{"short", "1234567", "*****67"},
+		{"tiny", "12", "*2"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MaskPhone(tt.in); got != tt.want {
+				t.Errorf("MaskPhone(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
