@@ -227,3 +227,41 @@ func TestMaskPhone(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseTenantFiles feeds tenant.yaml, taxonomy.yaml and customers.yaml
+// of the acme tenant: any input is a tenant or problems with lines ≥ 0,
+// and a problem never shows a customer's name.
+func FuzzParseTenantFiles(f *testing.F) {
+	f.Add([]byte(acmeTenant), []byte(acmeTaxonomy), []byte("\"01012345678\": 김민수\n"))
+	f.Add([]byte(acmeTenant+"classifier: {backnd: x, dialogflow: {intents: {a: ''}}}\nbots: [a, a]\n"),
+		[]byte("fallback: a/b\ncategories:\n  - path: [a]\n  - {path: a/b/c, exmaples: 1}\n  - path: a/b/c\n  - path: x/y/c\n"),
+		[]byte("- a\n"))
+	f.Add([]byte("queues: {a: 1-2}\nbots: x\n"), []byte("fallback: &a a/b/c\ncategories: [{path: *a}]\n"), []byte("010-1234-5678: 김\n\"010 1234 5678\": 이\n"))
+	f.Add([]byte(""), []byte(""), []byte(""))
+	f.Fuzz(func(t *testing.T, tenantYAML, taxonomy, customers []byte) {
+		tf := acmeFiles()
+		tf.Files[TenantFile], tf.Files[TaxonomyFile], tf.Files[CustomersFile] = tenantYAML, taxonomy, customers
+		tn, err := Parse(tf)
+		if err == nil {
+			checkLinked(t, tn.Flows["F1"])
+			for phone := range tn.Customers {
+				if !digitsPattern.MatchString(phone) || len(phone) > maxPhone {
+					t.Fatalf("customer phone %q kept", phone)
+				}
+			}
+			return
+		}
+		var perr *Error
+		if !errors.As(err, &perr) || len(perr.Problems) == 0 || tn != nil {
+			t.Fatalf("Parse = %v, %v: want *Error with problems and no tenant", tn, err)
+		}
+		for _, p := range perr.Problems {
+			if p.Line < 0 || p.Msg == "" {
+				t.Fatalf("problem %+v", p)
+			}
+			if p.File == "acme/"+CustomersFile && strings.Contains(p.Msg, "김민수") {
+				t.Fatalf("problem shows a name: %s", p)
+			}
+		}
+	})
+}

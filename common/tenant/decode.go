@@ -194,8 +194,12 @@ func (w *walker) check(n *yaml.Node, t reflect.Type, k keyPath) {
 	case reflect.String:
 		w.want(n, yaml.ScalarNode, k)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if w.want(n, yaml.ScalarNode, k) && n.ShortTag() != "!!int" {
+		switch {
+		case !w.want(n, yaml.ScalarNode, k):
+		case n.ShortTag() != "!!int":
 			w.problem(n.Line, k, "want a whole number, not %s", scalarText(n))
+		case n.Decode(reflect.New(t).Interface()) != nil:
+			w.problem(n.Line, k, "%s is too large", n.Value)
 		}
 	case reflect.Float32, reflect.Float64:
 		if tag := n.ShortTag(); w.want(n, yaml.ScalarNode, k) && tag != "!!int" && tag != "!!float" {
