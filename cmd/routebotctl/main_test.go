@@ -435,3 +435,29 @@ func TestFirestoreUnavailable(t *testing.T) {
 		})
 	}
 }
+
+func TestFirestoreNotAnswering(t *testing.T) {
+	// Something listens but hangs up on every connection: no quick "nothing
+	// answers", but the connect timeout ends it and the message still names
+	// the address.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	env := map[string]string{"FIRESTORE_EMULATOR_HOST": l.Addr().String(), "GOOGLE_CLOUD_PROJECT": "routebotctl-hangs-up"}
+	r := ctl(env, "push", "--connect-timeout", "1s", demoDir)
+	want := "Firestore unavailable: project routebotctl-hangs-up on the emulator at " + l.Addr().String() + " (FIRESTORE_EMULATOR_HOST): "
+	if r.code != 3 || !strings.Contains(r.stderr, want) {
+		t.Errorf("push:\n%s\nwant exit 3 and %q", r, want)
+	}
+}
