@@ -313,7 +313,7 @@ func (a *App) classifier(t *tenant.Tenant) (classify.Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	backend := t.Spec.Backend
+	backend := t.ClassifierSpec.Backend
 	if backend == "" {
 		backend = a.Config.Classifier
 	}
@@ -344,8 +344,8 @@ func (a *App) llm(t *tenant.Tenant) (classify.Classifier, error) {
 		return nil, fmt.Errorf("tenant %q uses the llm classifier: set ROUTEBOT_LLM_BASE_URL and ROUTEBOT_LLM_MODEL", t.ID)
 	}
 	model := c.LLMModel
-	if t.Spec.LLM.Model != "" {
-		model = t.Spec.LLM.Model
+	if t.ClassifierSpec.LLM.Model != "" {
+		model = t.ClassifierSpec.LLM.Model
 	}
 	cfg := llm.Config{BaseURL: c.LLMBaseURL, Model: model, Timeout: c.PostCallTimeout, MaxRetries: 2,
 		HTTPClient: a.httpClient, Logger: a.Logger}
@@ -372,9 +372,9 @@ func (a *App) llm(t *tenant.Tenant) (classify.Classifier, error) {
 }
 
 func (a *App) dialogflow(t *tenant.Tenant) (classify.Classifier, error) {
-	spec := t.Spec.Dialogflow
+	spec := t.ClassifierSpec.Dialogflow
 	cfg := detectintent.Config{Project: spec.Project, Location: spec.Location, LanguageCode: spec.Language,
-		IntentMap: spec.Intents, MinConfidence: float32(t.Spec.MinConfidence), MaxRetries: 1}
+		IntentMap: spec.Intents, MinConfidence: float32(t.ClassifierSpec.MinConfidence), MaxRetries: 1}
 	if cfg.Project == "" {
 		cfg.Project = a.Config.DFProject
 	}

@@ -693,7 +693,7 @@ func TestMisconfigurationFailsAtStart(t *testing.T) {
 		{name: "classify timeout not shorter than the turn", env: map[string]string{"ROUTEBOT_CLASSIFY_TIMEOUT": "3s", "ROUTEBOT_TURN_TIMEOUT": "3s"},
 			wantErr: []string{"ROUTEBOT_CLASSIFY_TIMEOUT", "ROUTEBOT_TURN_TIMEOUT"}},
 		{name: "broken tenant", env: map[string]string{"ROUTEBOT_TENANTS": brokenTenant(t)},
-			wantErr: []string{"ROUTEBOT_TENANTS", "broken/flows/BROKEN01.yaml:4", "S9999"}},
+			wantErr: []string{"ROUTEBOT_TENANTS", "broken/flows/BROKEN01.yaml:6", "S9999"}},
 		{name: "missing tenants folder", env: map[string]string{"ROUTEBOT_TENANTS": missing},
 			wantErr: []string{"ROUTEBOT_TENANTS", missing}},
 		{name: "tenants folder without tenants", env: map[string]string{"ROUTEBOT_TENANTS": empty},
