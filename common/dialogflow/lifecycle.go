@@ -211,9 +211,9 @@ func (l *Lifecycle) create(ctx context.Context, rec store.Conversation) (Call, e
 		Parent:         parent,
 		Conversation:   &dialogflowpb.Conversation{ConversationProfile: rec.Profile},
 		ConversationId: id,
-	})
+	}, retry()) // the id makes a retry safe: a second create is ALREADY_EXISTS
 	if codeOf(err) == codes.AlreadyExists {
-		conv, err = set.Conversations.GetConversation(ctx, &dialogflowpb.GetConversationRequest{Name: rec.Name})
+		conv, err = set.Conversations.GetConversation(ctx, &dialogflowpb.GetConversationRequest{Name: rec.Name}, retry())
 		if err != nil {
 			return Call{}, callError("GetConversation", rec.Name, err)
 		}
@@ -226,7 +226,7 @@ func (l *Lifecycle) create(ctx context.Context, rec store.Conversation) (Call, e
 	rec.Name = cmp.Or(conv.GetName(), rec.Name)
 
 	have := map[string]string{}
-	it := set.Participants.ListParticipants(ctx, &dialogflowpb.ListParticipantsRequest{Parent: rec.Name})
+	it := set.Participants.ListParticipants(ctx, &dialogflowpb.ListParticipantsRequest{Parent: rec.Name}, retry())
 	for {
 		p, err := it.Next()
 		if errors.Is(err, iterator.Done) {
@@ -247,7 +247,7 @@ func (l *Lifecycle) create(ctx context.Context, rec store.Conversation) (Call, e
 		p, err := set.Participants.CreateParticipant(ctx, &dialogflowpb.CreateParticipantRequest{
 			Parent:      rec.Name,
 			Participant: &dialogflowpb.Participant{Role: dialogflowpb.Participant_Role(dialogflowpb.Participant_Role_value[role])},
-		})
+		}, noRetry()) // a retried create that had succeeded would leave two participants
 		if err != nil {
 			return Call{}, callError("CreateParticipant", rec.Name+" "+role, err)
 		}
@@ -281,7 +281,7 @@ func (l *Lifecycle) Complete(ctx context.Context, callID string) error {
 	if err != nil {
 		return err
 	}
-	_, err = set.Conversations.CompleteConversation(ctx, &dialogflowpb.CompleteConversationRequest{Name: rec.Name})
+	_, err = set.Conversations.CompleteConversation(ctx, &dialogflowpb.CompleteConversationRequest{Name: rec.Name}, retry())
 	// NOT_FOUND: the owner had claimed but not created it yet; nothing to complete.
 	if err != nil && codeOf(err) != codes.NotFound {
 		return callError("CompleteConversation", rec.Name, err)
