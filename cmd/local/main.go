@@ -1,7 +1,9 @@
 // Command local runs all of routebot in one process on an embedded store:
-// POST /{scenarioCode} (the scenario function) and POST
-// /{scenarioCode}/chat-gpt (the classify function), serving the demo tenants
-// (or ROUTEBOT_TENANTS) with no cloud account.
+// POST /{scenarioCode} (the scenario function), POST
+// /{scenarioCode}/chat-gpt (the classify function) and GET|PUT
+// /tenants/{tenant}/profile (the profile function, on Dialogflow or on the
+// fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), serving the demo tenants (or
+// ROUTEBOT_TENANTS) with no cloud account.
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/gateway"
+	"github.com/routebot/routebot/functions/profile"
 )
 
 func main() {
@@ -51,8 +54,10 @@ func main() {
 			"token", config.DevToken)
 	}
 
+	mux := gateway.Mux(a)
+	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
 	srv := &http.Server{
-		Handler:           gateway.Mux(a),
+		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,

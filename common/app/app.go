@@ -24,6 +24,7 @@ import (
 	"github.com/routebot/routebot/common/classify/embedded"
 	"github.com/routebot/routebot/common/classify/llm"
 	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/dialogflow"
 	"github.com/routebot/routebot/common/secrets"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/fsstore"
@@ -41,6 +42,12 @@ type App struct {
 	Directory store.Directory
 	Tenants   store.Tenants
 	Auth      *auth.Verifier
+
+	// Dialogflow's clients per endpoint, the tenants' profile names and the
+	// calls' conversations (the profile function and the stream service).
+	Dialogflow    *dialogflow.Clients
+	ProfileNames  store.ProfileNames
+	Conversations store.Conversations
 
 	// NewSessions makes Dialogflow Sessions clients; tests point it at a fake.
 	NewSessions func(ctx context.Context, location string) (SessionsClient, error)
@@ -76,6 +83,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 		}
 		st, a.codes = ms, codes
 		a.sweepEvery(ms, time.Minute)
+		a.ProfileNames, a.Conversations = memstore.NewProfileNames(), memstore.NewConversations(nil)
 	case "firestore":
 		fs, err := a.firestoreStore(ctx)
 		if err != nil {
@@ -83,10 +91,18 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 			return nil, err
 		}
 		st = fs
+		a.ProfileNames, a.Conversations = fs, fs
 	default:
 		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
 	}
 	a.Sessions, a.Directory, a.Tenants = st, st, st
+	dfc, err := dialogflow.NewClients(dialogflow.Options{Endpoint: cfg.DFEndpoint})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("app: ROUTEBOT_DIALOGFLOW_ENDPOINT: %w", err)
+	}
+	a.Dialogflow = dfc
+	a.closers = append(a.closers, dfc.Close)
 
 	verifier, err := a.verifier(ctx)
 	if err != nil {
@@ -351,7 +367,11 @@ func (a *App) sessionsClient(location string) (detectintent.Sessions, error) {
 	}
 	if a.NewSessions == nil {
 		a.NewSessions = func(ctx context.Context, location string) (SessionsClient, error) {
-			return detectintent.NewSessionsClient(ctx, location)
+			opts, err := a.Dialogflow.ClientOptions(ctx, location)
+			if err != nil {
+				return nil, err
+			}
+			return detectintent.NewSessionsClient(ctx, opts...)
 		}
 	}
 	c, err := a.NewSessions(context.Background(), location)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ type Config struct {
 	DFProject     string // ROUTEBOT_DIALOGFLOW_PROJECT (default GOOGLE_CLOUD_PROJECT)
 	DFLocation    string // ROUTEBOT_DIALOGFLOW_LOCATION
 	DFLanguage    string // ROUTEBOT_DIALOGFLOW_LANGUAGE
+	DFEndpoint    string // ROUTEBOT_DIALOGFLOW_ENDPOINT: host:port replacing every location's endpoint (a local fake)
 	TimeZone      *time.Location
 	TimeZoneName  string     // ROUTEBOT_TIMEZONE
 	LogLevel      slog.Level // ROUTEBOT_LOG_LEVEL
@@ -96,6 +98,7 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		LLMAuth:         env("ROUTEBOT_LLM_AUTH", "bearer"),
 		DFLocation:      env("ROUTEBOT_DIALOGFLOW_LOCATION", "global"),
 		DFLanguage:      env("ROUTEBOT_DIALOGFLOW_LANGUAGE", "ko"),
+		DFEndpoint:      env("ROUTEBOT_DIALOGFLOW_ENDPOINT", ""),
 		TimeZoneName:    env("ROUTEBOT_TIMEZONE", "Asia/Seoul"),
 		Local:           local,
 		FirestoreHost:   env("FIRESTORE_EMULATOR_HOST", ""),
@@ -150,6 +153,11 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("ROUTEBOT_CLASSIFIER=%q: want embedded, llm or dialogflow", c.Classifier))
+	}
+	if c.DFEndpoint != "" {
+		if _, port, err := net.SplitHostPort(c.DFEndpoint); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("ROUTEBOT_DIALOGFLOW_ENDPOINT=%q: want host:port such as 127.0.0.1:9090", c.DFEndpoint))
+		}
 	}
 	if c.LLMBaseURL != "" {
 		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
