@@ -132,7 +132,18 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request) {
 	if out.Action == dialogflow.Created {
 		status = http.StatusCreated
 	}
-	h.write(w, status, ApplyResponse{Tenant: id, Action: string(out.Action), Name: out.Name, Changed: out.Changed, Profile: profileJSON(out.Profile)})
+	h.write(w, status, ApplyBody(id, out))
+}
+
+// ApplyBody is PUT's answer for out.
+func ApplyBody(tenantID string, out dialogflow.Outcome) ApplyResponse {
+	return ApplyResponse{Tenant: tenantID, Action: string(out.Action), Name: out.Name, Changed: out.Changed, Profile: profileJSON(out.Profile)}
+}
+
+// DiffBody is GET's answer for rep.
+func DiffBody(tenantID string, rep dialogflow.Report) DiffResponse {
+	return DiffResponse{Tenant: tenantID, Name: rep.Name, Exists: !rep.Missing, InSync: len(rep.Drift) == 0,
+		Profile: profileJSON(rep.Have), Drift: Fields(rep)}
 }
 
 func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
@@ -144,9 +155,7 @@ func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, id, err)
 		return
 	}
-	resp := DiffResponse{Tenant: id, Name: rep.Name, Exists: !rep.Missing, InSync: len(rep.Drift) == 0,
-		Profile: profileJSON(rep.Have), Drift: Fields(rep)}
-	h.write(w, http.StatusOK, resp)
+	h.write(w, http.StatusOK, DiffBody(id, rep))
 }
 
 // Fields spells a report's drift out field by field.
@@ -231,8 +240,8 @@ func Status(tenantID string, err error) (code int, word, msg string, retryAfter 
 	return http.StatusBadGateway, "BAD_GATEWAY", "the profile could not be reconciled", 5
 }
 
-func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, tenantID string, err error) {
-	code, word, msg, retry := Status(tenantID, err)
+// Problems lists the file:line problems of invalid settings in err.
+func Problems(err error) []string {
 	var problems []string
 	var te *tenant.Error
 	if errors.As(err, &te) {
@@ -240,6 +249,12 @@ func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, tenantID strin
 			problems = append(problems, p.String())
 		}
 	}
+	return problems
+}
+
+func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, tenantID string, err error) {
+	code, word, msg, retry := Status(tenantID, err)
+	problems := Problems(err)
 	level := slog.LevelWarn
 	if code >= 500 {
 		level = slog.LevelError
