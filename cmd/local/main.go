@@ -54,10 +54,8 @@ func main() {
 			"token", config.DevToken)
 	}
 
-	mux := gateway.Mux(a)
-	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           handler(a),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -86,4 +84,12 @@ func main() {
 		logs.Close()
 		log.Fatal(err)
 	}
+}
+
+// handler is every function of the local run on one mux: the gateway's URL
+// shapes and the profile function.
+func handler(a *app.App) *http.ServeMux {
+	mux := gateway.Mux(a)
+	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
+	return mux
 }

@@ -9,6 +9,7 @@ package dialogflowfake
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -37,6 +39,8 @@ type Call struct {
 
 // Server is the fake. Its zero value is not ready; use New.
 type Server struct {
+	log io.Writer // nil: calls are not logged
+
 	mu            sync.Mutex
 	calls         []Call
 	fail          map[string][]error // method → errors to answer with, in turn
@@ -49,8 +53,12 @@ type Server struct {
 }
 
 // New returns an empty fake.
-func New() *Server {
-	return &Server{fail: map[string][]error{}, hold: map[string]chan struct{}{},
+func New() *Server { return NewLogging(nil) }
+
+// NewLogging returns an empty fake that writes one line per call to w (for
+// a person watching a local run).
+func NewLogging(w io.Writer) *Server {
+	return &Server{log: w, fail: map[string][]error{}, hold: map[string]chan struct{}{},
 		profiles: map[string]*pb.ConversationProfile{}, conversations: map[string]*pb.Conversation{},
 		participants: map[string][]*pb.Participant{}}
 }
@@ -78,6 +86,13 @@ func (s *Server) Listen(t testing.TB) string {
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)
 	return lis.Addr().String()
+}
+
+// Serve serves the fake on lis until it fails.
+func (s *Server) Serve(lis net.Listener) error {
+	g := grpc.NewServer()
+	s.Register(g)
+	return g.Serve(lis)
 }
 
 // Fail makes the next calls of method answer errs, one per call.
@@ -197,6 +212,9 @@ func (s *Server) begin(ctx context.Context, method string, req proto.Message) er
 		err, s.fail[method] = q[0], q[1:]
 	}
 	s.mu.Unlock()
+	if s.log != nil {
+		fmt.Fprintf(s.log, "%s %s\n", method, prototext.MarshalOptions{}.Format(req))
+	}
 	if hold != nil {
 		select {
 		case <-hold:
