@@ -25,19 +25,31 @@ import (
 	"github.com/routebot/routebot/internal/emulator"
 )
 
-var emulatorHost string
+// The Firestore emulator starts with the first test that needs it (not in
+// fuzzing workers, which need none) and stops after the tests; without it
+// those tests fail, never skip.
+var firestoreEmulator = struct {
+	once sync.Once
+	host string
+	stop func()
+	err  error
+}{stop: func() {}}
 
-// TestMain starts the Firestore emulator for the lifecycle's race on
-// Firestore; without it the tests fail, never skip.
-func TestMain(m *testing.M) {
-	host, stop, err := emulator.StartFirestore()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the lifecycle tests need the Firestore emulator:", err)
-		os.Exit(1)
+func emulatorHost(t *testing.T) string {
+	t.Helper()
+	e := &firestoreEmulator
+	e.once.Do(func() { e.host, e.stop, e.err = emulator.StartFirestore() })
+	if e.err != nil {
+		t.Fatalf("the lifecycle tests on Firestore need the Firestore emulator: %v", e.err)
 	}
-	emulatorHost = host
+	return e.host
+}
+
+func TestMain(m *testing.M) {
 	code := m.Run()
-	stop()
+	if stop := firestoreEmulator.stop; stop != nil {
+		stop()
+	}
 	os.Exit(code)
 }
 
@@ -59,7 +71,7 @@ func firestoreRecords(t *testing.T) records {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client, closeClient, err := fsstore.NewClient(ctx, "routebot-lifecycle-test", emulatorHost)
+	client, closeClient, err := fsstore.NewClient(ctx, "routebot-lifecycle-test", emulatorHost(t))
 	if err != nil {
 		t.Fatal(err)
 	}

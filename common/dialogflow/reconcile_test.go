@@ -62,7 +62,7 @@ func (f *fakes) clients() *dialogflow.Clients {
 const global = "dialogflow.googleapis.com:443"
 
 // nexusWith returns the demo tenant nexus with its profile: section replaced.
-func nexusWith(t *testing.T, profileYAML string) store.TenantFiles {
+func nexusWith(t testing.TB, profileYAML string) store.TenantFiles {
 	t.Helper()
 	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
 	if err != nil {
