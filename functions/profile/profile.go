@@ -209,7 +209,7 @@ func Status(tenantID string, err error) (code int, word, msg string, retryAfter 
 	var ce *dialogflow.CallError
 	switch {
 	case errors.As(err, &te):
-		return http.StatusBadRequest, "INVALID_ARGUMENT", "tenant " + strconv.Quote(tenantID) + ": invalid profile settings", 0
+		return http.StatusBadRequest, "INVALID_ARGUMENT", "tenant " + strconv.Quote(tenantID) + ": invalid settings (see problems)", 0
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "NOT_FOUND", "tenant " + strconv.Quote(tenantID) + " not found", 0
 	case errors.Is(err, dialogflow.ErrAmbiguous):
