@@ -329,3 +329,27 @@ func TestRegionalConversation(t *testing.T) {
 		t.Errorf("Open = %+v; regional calls %v, global %v", call, methods(f.by[regional].Calls()), methods(f.by[global].Calls()))
 	}
 }
+
+// A leg whose Open failed (Dialogflow unavailable) retries at once: the
+// failed attempt gave its claim up rather than leave the retry waiting for
+// its lease.
+func TestFailedOpenReleasesItsClaim(t *testing.T) {
+	rs := memRecords(t)
+	f, _ := lifecycleEnv(t, rs, profileName)
+	fake := f.by[global]
+	l := dialogflow.NewLifecycle(f.clients(), rs, rs, dialogflow.LifecycleOptions{Lease: time.Hour})
+	down := status.Error(codes.Unavailable, "down")
+	fake.Fail("CreateParticipant", down)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := l.Open(ctx, "nexus", "CALL-RETRY"); dialogflow.Code(err) != codes.Unavailable {
+		t.Fatalf("first Open = %v, want UNAVAILABLE", err)
+	}
+	call, err := l.Open(ctx, "nexus", "CALL-RETRY")
+	if err != nil {
+		t.Fatalf("retried Open = %v (waiting out the hour-long lease?)", err)
+	}
+	if n := len(fake.Participants(call.Conversation)); n != 2 || len(fake.Conversations()) != 1 {
+		t.Errorf("%d participants in %v", n, fake.Conversations())
+	}
+}
