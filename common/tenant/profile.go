@@ -49,7 +49,7 @@ type AssistSpec struct {
 
 // FeatureSpec is one suggestion feature and where it looks for answers.
 type FeatureSpec struct {
-	Type                string   `yaml:"type"` // one of SuggestionFeatures
+	Type                string   `yaml:"type"` // one of suggestionFeatures
 	KnowledgeBases      []string `yaml:"knowledgeBases"`
 	Documents           []string `yaml:"documents"`
 	MaxResults          int      `yaml:"maxResults"`
@@ -68,11 +68,11 @@ type LoggingSpec struct {
 	Stackdriver bool `yaml:"stackdriver"` // enable_stackdriver_logging
 }
 
-// SuggestionFeatures are the feature types a profile may name, and whether
+// suggestionFeatures are the feature types a profile may name, and whether
 // each reads knowledge bases or documents: article suggestion and FAQ need
 // them, smart reply (its allowlist) and knowledge assist/search may have
 // them, summarization and Dialogflow assist take none.
-var SuggestionFeatures = map[string]featureSource{
+var suggestionFeatures = map[string]featureSource{
 	"ARTICLE_SUGGESTION":         needsSource,
 	"FAQ":                        needsSource,
 	"SMART_REPLY":                mayHaveSource,
@@ -90,9 +90,9 @@ const (
 	needsSource
 )
 
-// AudioEncodings are the stt_config encodings BidiStreamingAnalyzeContent
+// audioEncodings are the stt_config encodings BidiStreamingAnalyzeContent
 // takes; telephony's MULAW and ALAW are 8 kHz only.
-var AudioEncodings = map[string]bool{
+var audioEncodings = map[string]bool{
 	"AUDIO_ENCODING_LINEAR_16":              true,
 	"AUDIO_ENCODING_FLAC":                   true,
 	"AUDIO_ENCODING_MULAW":                  true,
@@ -150,7 +150,7 @@ func (p *parser) profile(s ProfileSpec, root *yaml.Node) {
 	if s.TimeZone != "" && !validTimeZone(s.TimeZone) {
 		bad("timeZone", "%q is not an IANA time zone such as Asia/Seoul", s.TimeZone)
 	}
-	if s.Encoding != "" && !AudioEncodings[s.Encoding] {
+	if s.Encoding != "" && !audioEncodings[s.Encoding] {
 		bad("audioEncoding", "%q is not supported: want one of AUDIO_ENCODING_LINEAR_16, _MULAW, _ALAW, _FLAC, _AMR, _AMR_WB, _OGG_OPUS, _SPEEX_WITH_HEADER_BYTE", s.Encoding)
 	}
 	switch {
@@ -197,7 +197,7 @@ func (p *parser) features(fs []FeatureSpec, key string, seq *yaml.Node, listLine
 		addf := func(format string, args ...any) {
 			p.addf(TenantFile, line, "", "profile.%s[%d]: %s", key, i, fmt.Sprintf(format, args...))
 		}
-		src, ok := SuggestionFeatures[f.Type]
+		src, ok := suggestionFeatures[f.Type]
 		if !ok {
 			addf("type %q: unknown feature; want one of %s", f.Type, featureNames())
 			continue

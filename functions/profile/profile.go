@@ -143,7 +143,7 @@ func ApplyBody(tenantID string, out dialogflow.Outcome) ApplyResponse {
 // DiffBody is GET's answer for rep.
 func DiffBody(tenantID string, rep dialogflow.Report) DiffResponse {
 	return DiffResponse{Tenant: tenantID, Name: rep.Name, Exists: !rep.Missing, InSync: len(rep.Drift) == 0,
-		Profile: profileJSON(rep.Have), Drift: Fields(rep)}
+		Profile: profileJSON(rep.Have), Drift: fields(rep)}
 }
 
 func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
@@ -158,8 +158,8 @@ func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
 	h.write(w, http.StatusOK, DiffBody(id, rep))
 }
 
-// Fields spells a report's drift out field by field.
-func Fields(rep dialogflow.Report) []FieldDrift {
+// fields spells a report's drift out field by field.
+func fields(rep dialogflow.Report) []FieldDrift {
 	want, have := fieldsJSON(rep.Want), fieldsJSON(rep.Have)
 	out := []FieldDrift{}
 	for _, f := range rep.Drift {
