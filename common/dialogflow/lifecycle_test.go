@@ -353,3 +353,29 @@ func TestFailedOpenReleasesItsClaim(t *testing.T) {
 		t.Errorf("%d participants in %v", n, fake.Conversations())
 	}
 }
+
+// BenchmarkOpenReady is a leg (re)connecting to a call whose conversation
+// exists: one store read, no Dialogflow call.
+func BenchmarkOpenReady(b *testing.B) {
+	rs := struct {
+		*memstore.Conversations
+		*memstore.ProfileNames
+	}{memstore.NewConversations(nil), memstore.NewProfileNames()}
+	ctx := context.Background()
+	if _, _, err := rs.ClaimConversation(ctx, store.Conversation{CallID: "C", TenantID: "nexus", Ready: true,
+		Name: "projects/p/locations/global/conversations/rb-x", Participants: map[string]string{"END_USER": "e", "HUMAN_AGENT": "h"},
+		Owner: "o", LeaseUntil: time.Now().Add(time.Hour), Expires: time.Now().Add(time.Hour)}, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	clients, err := dialogflow.NewClients(dialogflow.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := dialogflow.NewLifecycle(clients, rs, rs, dialogflow.LifecycleOptions{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Open(ctx, "nexus", "C"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -55,3 +55,15 @@ func TestDriftIgnoresWhatRoutebotDoesNotWrite(t *testing.T) {
 		t.Errorf("drift = %v", d)
 	}
 }
+
+// BenchmarkDrift is the cost of comparing a full profile on every reconcile.
+func BenchmarkDrift(b *testing.B) {
+	want, have := fullWant(), fullWant()
+	have.SttConfig.SpeechModelVariant = pb.SpeechModelVariant_USE_ENHANCED
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := dialogflow.Drift(want, have); len(d) != 0 {
+			b.Fatal(d)
+		}
+	}
+}
