@@ -1,7 +1,9 @@
 // Command local runs all of routebot in one process on an embedded store:
-// POST /{scenarioCode} (the scenario function) and POST
-// /{scenarioCode}/chat-gpt (the classify function), serving the demo tenants
-// (or ROUTEBOT_TENANTS) with no cloud account.
+// POST /{scenarioCode} (the scenario function), POST
+// /{scenarioCode}/chat-gpt (the classify function) and GET|PUT
+// /tenants/{tenant}/profile (the profile function, on Dialogflow or on the
+// fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), serving the demo tenants (or
+// ROUTEBOT_TENANTS) with no cloud account.
 //
 // Without ROUTEBOT_API_TOKEN or ROUTEBOT_JWT_KEY it accepts the public
 // development token, and so listens on 127.0.0.1 only; ROUTEBOT_LISTEN_HOST
@@ -26,6 +28,7 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/gateway"
+	"github.com/routebot/routebot/functions/profile"
 )
 
 func main() {
@@ -58,7 +61,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time
 	}
 	defer a.Close()
 	srv := &http.Server{
-		Handler:           gateway.Mux(a),
+		Handler:           handler(a),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -100,4 +103,12 @@ func servingAttrs(a *app.App, addr net.Addr, start time.Time) []any {
 		attrs = append(attrs, "scenarios", codes)
 	}
 	return append(attrs, "startup_ms", time.Since(start).Milliseconds())
+}
+
+// handler is every function of the local run on one mux: the gateway's URL
+// shapes and the profile function.
+func handler(a *app.App) *http.ServeMux {
+	mux := gateway.Mux(a)
+	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
+	return mux
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/routebot/routebot/common/classify/embedded"
 	"github.com/routebot/routebot/common/classify/llm"
 	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/dialogflow"
 	"github.com/routebot/routebot/common/secrets"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
@@ -44,6 +45,12 @@ type App struct {
 	Auth      *auth.Verifier
 	// RequestKeys digests each session's last request (ROUTEBOT_SESSION_KEY).
 	RequestKeys *session.RequestKeys
+
+	// Dialogflow's clients per endpoint, the tenants' profile names and the
+	// calls' conversations (the profile function and the stream service).
+	Dialogflow    *dialogflow.Clients
+	ProfileNames  store.ProfileNames
+	Conversations store.Conversations
 
 	newSessions func(ctx context.Context, location string) (SessionsClient, error)
 	codes       []string // every scenario code known at start (memory store)
@@ -80,10 +87,14 @@ type Store interface {
 // files or connecting to Firestore, fetching secrets) and fails with a clear
 // message naming what is wrong.
 func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*App, error) {
-	a := &App{Config: cfg, Logger: logger,
-		newSessions: func(ctx context.Context, location string) (SessionsClient, error) {
-			return detectintent.NewSessionsClient(ctx, location)
-		}}
+	a := &App{Config: cfg, Logger: logger}
+	a.newSessions = func(ctx context.Context, location string) (SessionsClient, error) {
+		opts, err := a.Dialogflow.ClientOptions(ctx, location)
+		if err != nil {
+			return nil, err
+		}
+		return detectintent.NewSessionsClient(ctx, opts...)
+	}
 	for _, o := range opts {
 		o(a)
 	}
@@ -96,6 +107,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 		}
 		st, a.codes = ms, codes
 		a.sweepEvery(ms, time.Minute)
+		a.ProfileNames, a.Conversations = memstore.NewProfileNames(), memstore.NewConversations(nil)
 	case "firestore":
 		fs, err := a.firestoreStore(ctx)
 		if err != nil {
@@ -103,10 +115,18 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 			return nil, err
 		}
 		st = fs
+		a.ProfileNames, a.Conversations = fs, fs
 	default:
 		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
 	}
 	a.Sessions, a.Directory, a.Tenants = st, st, st
+	dfc, err := dialogflow.NewClients(dialogflow.Options{Endpoint: cfg.DFEndpoint})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("app: ROUTEBOT_DIALOGFLOW_ENDPOINT: %w", err)
+	}
+	a.Dialogflow = dfc
+	a.closers = append(a.closers, dfc.Close)
 
 	verifier, err := a.verifier(ctx)
 	if err != nil {

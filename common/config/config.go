@@ -61,6 +61,7 @@ type Config struct {
 	LLMAuth       string // ROUTEBOT_LLM_AUTH: bearer | api-key (Azure) | google (Vertex AI)
 	DFProject     string // ROUTEBOT_DIALOGFLOW_PROJECT (default GOOGLE_CLOUD_PROJECT)
 	DFLocation    string // ROUTEBOT_DIALOGFLOW_LOCATION
+	DFEndpoint    string // ROUTEBOT_DIALOGFLOW_ENDPOINT: every location's endpoint (host:port; a loopback one is a plaintext fake)
 	DFLanguage    string // ROUTEBOT_DIALOGFLOW_LANGUAGE
 	TimeZone      *time.Location
 	TimeZoneName  string     // ROUTEBOT_TIMEZONE
@@ -119,6 +120,7 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		LLMAPIKey:       env("ROUTEBOT_LLM_API_KEY", ""),
 		LLMAuth:         env("ROUTEBOT_LLM_AUTH", "bearer"),
 		DFLocation:      env("ROUTEBOT_DIALOGFLOW_LOCATION", "global"),
+		DFEndpoint:      env("ROUTEBOT_DIALOGFLOW_ENDPOINT", ""),
 		DFLanguage:      env("ROUTEBOT_DIALOGFLOW_LANGUAGE", "ko"),
 		TimeZoneName:    env("ROUTEBOT_TIMEZONE", "Asia/Seoul"),
 		Local:           local,
@@ -201,6 +203,11 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("ROUTEBOT_CLASSIFIER=%q: want embedded, llm or dialogflow", c.Classifier))
+	}
+	if c.DFEndpoint != "" {
+		if _, port, err := net.SplitHostPort(c.DFEndpoint); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("ROUTEBOT_DIALOGFLOW_ENDPOINT=%q: want host:port such as 127.0.0.1:9090", c.DFEndpoint))
+		}
 	}
 	if c.LLMBaseURL != "" {
 		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -157,6 +157,7 @@ func (p *parser) tenant() *Tenant {
 	if b := ts.Classifier.Backend; b != "" && !slices.Contains(backends, b) {
 		p.addf(TenantFile, at("classifier.backend"), "", "classifier.backend %q: want embedded, llm or dialogflow (or empty: the deployment's default)%s", b, didYouMean(b, backends))
 	}
+	p.profile(ts.Profile, doc)
 	for _, intent := range slices.Sorted(maps.Keys(ts.Classifier.Dialogflow.Intents)) {
 		if ts.Classifier.Dialogflow.Intents[intent] == "" {
 			p.addf(TenantFile, at("classifier.dialogflow.intents."+intent), "", "classifier.dialogflow.intents.%s: name the category it means", intent)
