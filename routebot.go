@@ -1,6 +1,6 @@
 // Package routebot registers routebot's Cloud Functions: Scenario, Classify,
-// and Gateway (both URL shapes on one base URL). Google's Go functions build
-// compiles only this root package, so each function deploys from the
+// Gateway (both URL shapes on one base URL) and Studio. Google's Go functions
+// build compiles only this root package, so each function deploys from the
 // repository root with its entry point (--entry-point=Scenario …). init only
 // registers: clients and tenants are loaded on first use.
 package routebot
@@ -11,10 +11,12 @@ import (
 	"github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/functions/studio"
 )
 
 func init() {
 	functions.HTTP("Scenario", scenario.Handle)
 	functions.HTTP("Classify", classify.Handle)
 	functions.HTTP("Gateway", gateway.Handle) // both URL shapes on one base URL
+	functions.HTTP("Studio", studio.Handle)   // the flow studio, behind IAP
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/gateway"
+	"github.com/routebot/routebot/functions/studio"
 )
 
 func main() {
@@ -51,8 +52,17 @@ func main() {
 			"token", config.DevToken)
 	}
 
+	studioHandler, studioDev, err := studio.FromApp(ctx, a, os.Getenv, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if studioDev {
+		logger.Warn("ROUTEBOT_STUDIO_TOKENS is unset: the studio accepts the development author token for every tenant",
+			"token", studio.DevToken)
+	}
+
 	srv := &http.Server{
-		Handler:           gateway.Mux(a),
+		Handler:           studioHandler.Wrap(gateway.Mux(a)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
