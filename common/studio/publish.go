@@ -135,8 +135,11 @@ func versionOf(tf store.TenantFiles, author, note string, at time.Time) Version 
 
 // VersionInfo is one version as the studio lists it.
 type VersionInfo struct {
-	Version
-	Current bool `json:"current"`
+	Version int64     `json:"version"`
+	At      time.Time `json:"at"`
+	Author  string    `json:"author"`
+	Note    string    `json:"note,omitempty"`
+	Current bool      `json:"current"`
 }
 
 // Versions lists a tenant's versions, newest first.
@@ -154,7 +157,7 @@ func (s *Service) Versions(ctx context.Context, a Author, id string) ([]VersionI
 	}
 	out := make([]VersionInfo, len(vs))
 	for i, v := range vs {
-		out[i] = VersionInfo{Version: v, Current: v.Version == cur.Version}
+		out[i] = VersionInfo{Version: v.Version, At: v.At, Author: v.Author, Note: v.Note, Current: v.Version == cur.Version}
 	}
 	return out, nil
 }
