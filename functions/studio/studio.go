@@ -10,6 +10,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -171,7 +172,7 @@ func decode(r *http.Request, v any) error {
 		if errors.As(err, &tooBig) {
 			return err
 		}
-		return errors.Join(studio.ErrBadInput, errors.New("the body is not the JSON this call takes: "+err.Error()))
+		return fmt.Errorf("%w: the body is not the JSON this call takes: %v", studio.ErrBadInput, err)
 	}
 	return nil
 }
