@@ -158,22 +158,7 @@ func TestAPI(t *testing.T) {
 // call with a published prompt, with no restart.
 func TestPublishReachesCalls(t *testing.T) {
 	srv := server(t)
-	greet := func(callID string) string {
-		t.Helper()
-		req, _ := http.NewRequest("POST", srv.URL+"/SCENARIO01", strings.NewReader(`{"CallId":"`+callID+`","ChatBotKey":"bot00001","Customer":"01012345678","Agent":"1001","IsFirstChat":"Y"}`))
-		req.Header.Set("Authorization", "Bearer "+callToken)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			t.Fatal(err)
-		}
-		return out["Description"].(string)
-	}
-	if got := greet("call-1"); !strings.HasPrefix(got, "안녕하세요 김민수님") {
+	if got := greeting(t, srv.URL, "call-1"); !strings.HasPrefix(got, "안녕하세요 김민수님") {
 		t.Fatalf("before: %q", got)
 	}
 	_, _, raw := call(t, srv, "GET", "/studio/api/tenants/nexus/draft", adminToken, nil)
@@ -184,7 +169,7 @@ func TestPublishReachesCalls(t *testing.T) {
 	if status, _, raw := call(t, srv, "POST", "/studio/api/tenants/nexus/publish", adminToken, map[string]any{"draft": d}); status != 200 {
 		t.Fatalf("publish: %d %s", status, raw)
 	}
-	if got := greet("call-2"); !strings.HasPrefix(got, "반갑습니다 김민수님") {
+	if got := greeting(t, srv.URL, "call-2"); !strings.HasPrefix(got, "반갑습니다 김민수님") {
 		t.Errorf("after publishing, the next call hears %q", got)
 	}
 }
