@@ -12,7 +12,9 @@ import (
 	"github.com/routebot/routebot/common/tenant"
 )
 
-func literal(_ context.Context, v string) (*secrets.Secret, error) { return secrets.Literal([]byte(v)), nil }
+func literal(_ context.Context, v string) (*secrets.Secret, error) {
+	return secrets.Literal([]byte(v)), nil
+}
 
 // liveStore is what a running server reads: the registry over the store.
 type liveStore interface {

@@ -37,7 +37,9 @@ func demoStore(t *testing.T) *memstore.Store {
 	return ms
 }
 
-func embeddedClassifier(t *tenant.Tenant) (classify.Classifier, error) { return embedded.New(t.Taxonomy) }
+func embeddedClassifier(t *tenant.Tenant) (classify.Classifier, error) {
+	return embedded.New(t.Taxonomy)
+}
 
 var clock = func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
 
