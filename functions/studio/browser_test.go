@@ -73,6 +73,7 @@ func TestBrowser(t *testing.T) {
 
 	do("open the studio", chromedp.Navigate(srv.URL+"/studio/"),
 		chromedp.SendKeys(chromedp.CSS("#token"), nexusToken),
+		chromedp.Click(chromedp.CSS("#signin")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-step="greeting"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-step="agent"]`)),
 		waitText(".react-flow", "배송조회, 배송지연"), // an edge labelled by its categories
@@ -84,6 +85,10 @@ func TestBrowser(t *testing.T) {
 		setField("#prompt", newPrompt),
 		waitText(`[data-step="greeting"]`, "새로워진"))
 	shot(t, ctx, "inspector")
+
+	do("see the edit in the YAML view", chromedp.Click(chromedp.CSS("#tab-yaml")),
+		waitText("#yaml", "prompt: "+newPrompt),
+		chromedp.Click(chromedp.CSS("#tab-inspect")))
 
 	do("break a route", setField("fieldset .route:nth-of-type(2) .to", "refund_notic"),
 		chromedp.WaitVisible(chromedp.CSS(".node-badge")),

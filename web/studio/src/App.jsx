@@ -5,6 +5,7 @@ import { api } from './api.js'
 import { build, SERVICES, unknownVars } from './graph.js'
 import { Inspector } from './Inspector.jsx'
 import { Simulator } from './Simulator.jsx'
+import { YAMLEditor } from './YAMLEditor.jsx'
 
 function StepNode({ data }) {
   const svc = SERVICES[data.step.service] || { name: data.step.service || '?', color: '#111827' }
@@ -59,7 +60,7 @@ export function App() {
       if (ts.length && !ts.some((t) => t.id === tenantId)) setTenantId(ts[0].id)
     }, fail)
   }, [client, token, tenantId])
-  useEffect(loadTenants, [token])
+  useEffect(() => { setMessage(null); loadTenants() }, [token])
 
   const loadDraft = useCallback((id) => {
     if (!id) return
@@ -153,8 +154,10 @@ export function App() {
     <div className="app">
       <header>
         <h1>routebot 시나리오 스튜디오</h1>
-        <label>author token <input type="password" value={token} id="token"
-          onChange={(e) => { setToken(e.target.value); localStorage.setItem('studio-token', e.target.value) }} /></label>
+        <form onSubmit={(e) => { e.preventDefault(); const v = e.target.elements.token.value; setToken(v); localStorage.setItem('studio-token', v) }}>
+          <label>author token <input type="password" defaultValue={token} id="token" name="token" /></label>
+          <button id="signin">열기 (Open)</button>
+        </form>
         <select id="tenant" value={tenantId} onChange={(e) => setTenantId(e.target.value)}>
           {tenants.map((t) => <option key={t.id} value={t.id}>{t.name || t.id} ({t.id})</option>)}
         </select>
@@ -195,7 +198,7 @@ export function App() {
               <select value={flowFile} onChange={(e) => setFlowFile(e.target.value)}>
                 {draft && Object.keys(draft.files).sort().map((f) => <option key={f}>{f}</option>)}
               </select>
-              <textarea id="yaml" spellCheck={false} value={text} onChange={(e) => setFile(flowFile, e.target.value)} />
+              <YAMLEditor key={tenantId + flowFile} value={text} onChange={(v) => setFile(flowFile, v)} />
             </>}
             {tab === 'problems' && (problems.length === 0
               ? <p id="no-problems" className="ok">문제 없음: 게시할 수 있습니다. (No problems: ready to publish.)</p>

@@ -13,6 +13,16 @@ export function Inspector({ id, step, spec, edit, problems, unknown }) {
         onBlur={(e) => e.target.value !== String(step[key] ?? '') && set(['steps', id, key], props.type === 'number' ? Number(e.target.value) || '' : e.target.value)} />
     </label>
   )
+  // list edits a list of step names, written comma-separated.
+  const list = (key, label) => (
+    <label>{label}
+      <input name={key} defaultValue={(step[key] || []).join(', ')} key={id + key + (step[key] || []).join()}
+        onBlur={(e) => {
+          const v = e.target.value.split(',').map((x) => x.trim()).filter(Boolean)
+          if (v.join() !== (step[key] || []).join()) set(['steps', id, key], v)
+        }} />
+    </label>
+  )
   const routerName = step.router
   const router = routerName && spec.routers ? spec.routers[routerName] : null
   const dtmf = step.dtmf || {}
@@ -37,7 +47,10 @@ export function Inspector({ id, step, spec, edit, problems, unknown }) {
           {(router.routes || []).map((r, i) => (
             <div className="route" key={i}>
               <input className="when" defaultValue={(r.when || []).join(', ')} key={'w' + i + (r.when || []).join()}
-                onBlur={(e) => set(['routers', routerName, 'routes', i, 'when'], e.target.value.split(',').map((s) => s.trim()).filter(Boolean))} />
+                onBlur={(e) => {
+                  const v = e.target.value.split(',').map((x) => x.trim()).filter(Boolean)
+                  if (v.join() !== (r.when || []).join()) set(['routers', routerName, 'routes', i, 'when'], v)
+                }} />
               <span>→</span>
               <input className="to" list="step-ids" defaultValue={r.to || ''} key={'t' + i + r.to}
                 onBlur={(e) => e.target.value !== r.to && set(['routers', routerName, 'routes', i, 'to'], e.target.value)} />
@@ -57,7 +70,8 @@ export function Inspector({ id, step, spec, edit, problems, unknown }) {
         <label><input type="checkbox" checked={!!dtmf.sensitive} onChange={(e) => set(['steps', id, 'dtmf', 'sensitive'], e.target.checked || '')} /> sensitive (never logged)</label>
       </fieldset>}
       {step.service === 'S2000' && field('transfer', '연결 대상 (queue or number)', { list: undefined })}
-      {['S0003', 'S1000'].includes(step.service) && <p className="hint">onInvalid: {(step.onInvalid || []).join(' → ') || '—'} (edit in YAML)</p>}
+      {['S0003', 'S1000'].includes(step.service) && list('onInvalid', '잘못된 입력 (onInvalid: 1st, 2nd, … the last repeats)')}
+      {['S0000', 'S0003', 'S1000'].includes(step.service) && list('onSilence', '무응답 (onSilence, overrides the flow’s)')}
       {problems.length > 0 && <ul className="problems">{problems.map((p, i) => <li key={i}><code>{p.line ? 'line ' + p.line : ''}</code> {p.message}</li>)}</ul>}
     </div>
   )

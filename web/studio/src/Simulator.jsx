@@ -38,7 +38,7 @@ export function Simulator({ client, tenantId, draft, scenario, onStep }) {
       <ol id="sim-log" className="sim-log">
         {answers.map((a) => (
           <li key={a.turn} className={a.transCode === '200' ? '' : 'failed'}>
-            {a.turn > 0 && <div className="caller">📞 {a.kind === 'silence' ? '(무응답)' : a.kind === 'silenceEnd' ? '(무응답종료)' : a.input}</div>}
+            {a.turn > 0 && <div className="caller"><span className="who">고객</span> {a.kind === 'silence' ? '(무응답)' : a.kind === 'silenceEnd' ? '(무응답종료)' : a.input}</div>}
             <div className="bot">
               <span className="svc" style={{ background: (SERVICES[a.serviceCode] || {}).color }}>{a.serviceCode || a.transCode}</span>
               <b className="to">{a.scenarioCode}</b>
