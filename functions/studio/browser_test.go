@@ -87,8 +87,9 @@ func TestBrowser(t *testing.T) {
 	shot(t, ctx, "inspector")
 
 	do("see the edit in the YAML view", chromedp.Click(chromedp.CSS("#tab-yaml")),
-		waitText("#yaml", "prompt: "+newPrompt),
-		chromedp.Click(chromedp.CSS("#tab-inspect")))
+		waitText("#yaml", "prompt: "+newPrompt))
+	shot(t, ctx, "yaml")
+	do("back to the inspector", chromedp.Click(chromedp.CSS("#tab-inspect")))
 
 	do("break a route", setField("fieldset .route:nth-of-type(2) .to", "refund_notic"),
 		chromedp.WaitVisible(chromedp.CSS(".node-badge")),

@@ -40,7 +40,8 @@ export function Inspector({ id, step, spec, edit, problems, unknown }) {
           onBlur={(e) => e.target.value !== step.prompt && set(['steps', id, 'prompt'], e.target.value)} />
       </label>
       {unknown.length > 0 && <p className="warn">알 수 없는 변수 (unknown variables): {unknown.map((v) => '${' + v + '}').join(' ')}</p>}
-      {['S0000', 'S0003', 'S1000'].includes(step.service) && field('timeout', 'timeout (s)', { type: 'number', list: undefined })}
+      {['S0000', 'S0003', 'S1000'].includes(step.service) && field('timeout', 'timeout (s)', { type: 'number', list: undefined,
+        placeholder: 'flow default: ' + ((spec.defaults || {})[step.service === 'S1000' ? 'dtmfTimeout' : 'listenTimeout'] || (step.service === 'S1000' ? 10 : 7)) })}
       {step.service === 'S0000' && <>
         {field('router', 'router', { list: undefined })}
         {router && <fieldset><legend>router {routerName}</legend>
