@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,38 +17,54 @@ import (
 	"github.com/routebot/routebot/internal/emulator"
 )
 
-var emulatorClient *firestore.Client
+// The emulator starts with the first test that needs it (not in fuzz
+// workers, which run no such test), and stops after all tests.
+var (
+	emulatorOnce   sync.Once
+	emulatorClient *firestore.Client
+	emulatorErr    error
+	emulatorStop   = func() {}
+)
 
-// TestMain runs the Firestore emulator for the publish tests on Firestore.
-// Without it the tests fail: they never skip.
+func firestoreClient(t *testing.T) *firestore.Client {
+	t.Helper()
+	emulatorOnce.Do(func() {
+		host, stop, err := emulator.StartFirestore()
+		if err != nil {
+			emulatorErr = fmt.Errorf("the studio's Firestore tests need the Firestore emulator: %w", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		client, closeClient, err := fsstore.NewClient(ctx, "routebot-studio-test", host)
+		if err != nil {
+			stop()
+			emulatorErr = err
+			return
+		}
+		emulatorClient = client
+		emulatorStop = func() { closeClient(); stop() }
+	})
+	if emulatorErr != nil {
+		t.Fatal(emulatorErr) // never skipped
+	}
+	return emulatorClient
+}
+
 func TestMain(m *testing.M) {
-	host, stop, err := emulator.StartFirestore()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the studio's Firestore tests need the Firestore emulator:", err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	client, closeClient, err := fsstore.NewClient(ctx, "routebot-studio-test", host)
-	cancel()
-	if err != nil {
-		stop()
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	emulatorClient = client
 	code := m.Run()
-	closeClient()
-	stop()
+	emulatorStop()
 	os.Exit(code)
 }
 
 // TestPublishFirestore publishes, refuses a stale publish and rolls back on
 // the production store, with the history in Firestore.
 func TestPublishFirestore(t *testing.T) {
+	client := firestoreClient(t)
 	prefix := fmt.Sprintf("studio-%d-", time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := fsstore.New(ctx, emulatorClient, fsstore.Options{Prefix: prefix})
+	st, err := fsstore.New(ctx, client, fsstore.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,5 +82,5 @@ func TestPublishFirestore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testPublish(t, st, studio.NewFirestoreHistory(emulatorClient, prefix))
+	testPublish(t, st, studio.NewFirestoreHistory(client, prefix))
 }

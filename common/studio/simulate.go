@@ -2,6 +2,7 @@ package studio
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/common/engine"
 	"github.com/routebot/routebot/common/session"
+	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/wire"
 )
 
@@ -81,11 +83,9 @@ func (s *Service) Simulate(ctx context.Context, a Author, sim Simulation) (SimRe
 	if !ok {
 		return SimResult{}, fmt.Errorf("%w: the draft has no flow %q", ErrBadInput, sim.Scenario)
 	}
-	var classifier classify.Classifier
-	if s.classify != nil {
-		if classifier, err = s.classify(t); err != nil {
-			return SimResult{}, fmt.Errorf("build tenant %q's classifier: %w", t.ID, err)
-		}
+	classifier, err := s.classifier(t, tf.Files)
+	if err != nil {
+		return SimResult{}, fmt.Errorf("build tenant %q's classifier: %w", t.ID, err)
 	}
 
 	eng := &engine.Engine{}
@@ -153,4 +153,42 @@ func (s *Service) classifyTurn(ctx context.Context, c classify.Classifier, tax *
 		return nil, errors.New("classifier answered outside the taxonomy: " + res.Path.String())
 	}
 	return &res, nil
+}
+
+// maxClassifiers bounds the simulation's classifier cache.
+const maxClassifiers = 16
+
+// classifier returns the classifier of a draft tenant, built once per
+// content of the files it depends on (tenant.yaml and taxonomy.yaml): an
+// author types many turns against one taxonomy, and building one (the
+// embedded classifier learns the taxonomy's examples) is most of a
+// simulation's cost.
+func (s *Service) classifier(t *tenant.Tenant, files map[string][]byte) (classify.Classifier, error) {
+	if s.classify == nil {
+		return nil, nil
+	}
+	h := sha256.New()
+	for _, name := range []string{tenant.TenantFile, tenant.TaxonomyFile} {
+		h.Write([]byte(name + "\x00"))
+		h.Write(files[name])
+		h.Write([]byte{0})
+	}
+	key := t.ID + "\x00" + string(h.Sum(nil))
+	s.mu.Lock()
+	c, ok := s.classifiers[key]
+	s.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err := s.classify(t)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.classifiers) >= maxClassifiers {
+		clear(s.classifiers)
+	}
+	s.classifiers[key] = c
+	return c, nil
 }

@@ -59,6 +59,9 @@ type Service struct {
 	now      func() time.Time
 
 	publishing sync.Mutex // one publish at a time in this process (see Publish)
+
+	mu          sync.Mutex
+	classifiers map[string]classify.Classifier // by draft tenant and content (see classifier)
 }
 
 // New returns the studio over st, keeping published versions in history and
@@ -68,7 +71,7 @@ func New(st Store, history History, classifierFor ClassifierFor, now func() time
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, history: history, classify: classifierFor, now: now}
+	return &Service{store: st, history: history, classify: classifierFor, now: now, classifiers: map[string]classify.Classifier{}}
 }
 
 // TenantSummary is one tenant as the studio lists it.

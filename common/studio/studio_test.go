@@ -18,7 +18,7 @@ import (
 const greeting = "안녕하세요 ${name}님, 넥서스 고객센터입니다. 무엇을 도와드릴까요?"
 
 // demoStore is a memory store with the demo tenants, as the local run has.
-func demoStore(t *testing.T) *memstore.Store {
+func demoStore(t testing.TB) *memstore.Store {
 	t.Helper()
 	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
 	if err != nil {
