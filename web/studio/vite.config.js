@@ -13,6 +13,11 @@ export default defineConfig({
       this.emitFile({ type: 'asset', fileName: 'source.sha256', source: sourceHash(import.meta.dirname) + '\n' })
     },
   }],
+  // npm run dev serves the page with hot reload; its API calls go to a
+  // local run (go run ./cmd/local) on :8080.
+  server: {
+    proxy: { '/api': { target: 'http://localhost:8080', rewrite: (p) => '/studio' + p } },
+  },
   build: {
     outDir: '../../functions/studio/assets',
     emptyOutDir: true,
