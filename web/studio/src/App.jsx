@@ -173,16 +173,16 @@ export function App() {
       {message && <div id="message" className={'message ' + message.kind} onClick={() => setMessage(null)}>{message.text}</div>}
       <main>
         <section className="graph">
+          <div className="legend">
+            {Object.entries(SERVICES).map(([code, s]) => <span key={code}><i style={{ background: s.color }} />{code} {s.name}</span>)}
+          </div>
           {doc.errors.length > 0 && <div className="yaml-error">YAML: {doc.errors[0].message}</div>}
-          {shown && <ReactFlow key={tenantId + flowFile} nodes={graph.nodes} edges={graph.edges} nodeTypes={nodeTypes} fitView minZoom={0.1}
+          {shown && <ReactFlow key={tenantId + flowFile} nodes={graph.nodes} edges={graph.edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ padding: 0.03 }} minZoom={0.1}
             nodesDraggable={false} onNodeClick={(_, n) => n.type === 'step' && (setSelected(n.id), setTab('inspect'))}
             proOptions={{ hideAttribution: true }}>
             <Background />
             <Controls showInteractive={false} />
           </ReactFlow>}
-          <div className="legend">
-            {Object.entries(SERVICES).map(([code, s]) => <span key={code}><i style={{ background: s.color }} />{code} {s.name}</span>)}
-          </div>
         </section>
         <aside>
           <nav>

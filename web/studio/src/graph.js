@@ -11,7 +11,7 @@ export const SERVICES = {
   S2000: { name: '상담원 연결 (transfer)', color: '#dc2626' },
 }
 
-const W = 230, H = 78
+const W = 210, H = 70
 
 // edgesOf lists [to, label, kind] for one step of spec.
 function edgesOf(spec, id, step) {
@@ -50,7 +50,7 @@ export function build(spec, { selected, problemSteps = {}, active } = {}) {
   const steps = (spec && typeof spec.steps === 'object' && spec.steps) || {}
   const nodes = [], edges = [], missing = new Set()
   const g = new dagre.graphlib.Graph()
-  g.setGraph({ rankdir: 'TB', nodesep: 40, ranksep: 70 })
+  g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 56, edgesep: 8 })
   g.setDefaultEdgeLabel(() => ({}))
   const add = (id, data, type = 'step') => {
     nodes.push({ id, type, data, position: { x: 0, y: 0 } })
