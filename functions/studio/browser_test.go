@@ -107,6 +107,17 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#tab-problems")),
 		chromedp.WaitVisible(chromedp.CSS("#no-problems")))
 
+	do("add a step", chromedp.Click(chromedp.CSS("#tab-inspect")), chromedp.Click(chromedp.CSS("#close-step")),
+		chromedp.SendKeys(chromedp.CSS(`#add-step [name="stepId"]`), "survey"),
+		chromedp.Click(chromedp.CSS("#add-step button")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-step="survey"]`)),
+		chromedp.Click(chromedp.CSS("#tab-problems")),
+		waitText("#problems", "survey unreachable"))
+	do("delete it", chromedp.Click(chromedp.CSS("#problems li")),
+		chromedp.Click(chromedp.CSS("#delete-step")),
+		chromedp.Click(chromedp.CSS("#tab-problems")),
+		chromedp.WaitVisible(chromedp.CSS("#no-problems")))
+
 	do("simulate a call to a transfer", chromedp.Click(chromedp.CSS("#tab-simulate")),
 		waitText("#sim-log", "반갑습니다 김민수님, 새로워진"),
 		chromedp.SendKeys(chromedp.CSS("#sim-say"), "상담원 연결해 주세요"),
@@ -143,12 +154,33 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("after publishing, the local server greets the next call with %q", got)
 	}
 
+	// Someone else publishes meanwhile: the author's next publish is refused.
+	_, _, raw := call(t, srv, "GET", "/studio/api/tenants/nexus/draft", adminToken, nil)
+	var other map[string]any
+	if err := json.Unmarshal([]byte(raw), &other); err != nil {
+		t.Fatal(err)
+	}
+	files := other["files"].(map[string]any)
+	files["flows/SCENARIO01.yaml"] = strings.Replace(files["flows/SCENARIO01.yaml"].(string), "무엇을 도와드릴까요?\n    router: main\n\n  ask", "무엇이 궁금하세요?\n    router: main\n\n  ask", 1)
+	if status, _, raw := call(t, srv, "POST", "/studio/api/tenants/nexus/publish", adminToken, map[string]any{"draft": other}); status != 200 {
+		t.Fatalf("the other author's publish: %d %s", status, raw)
+	}
+	do("a stale publish is refused", chromedp.Click(chromedp.CSS(`[data-step="goodbye"]`)),
+		setField("#prompt", "감사합니다."),
+		chromedp.Click(chromedp.CSS("#publish")),
+		waitText("#message", "is at version 3, but this draft started from version 2"),
+		chromedp.Click(chromedp.CSS("#reload")),
+		waitText("header", "draft of version 3"))
+	if got := greeting(t, srv.URL, "browser-call-stale"); !strings.HasSuffix(got, "무엇이 궁금하세요?") {
+		t.Errorf("the stale publish changed the greeting: %q", got)
+	}
+
 	do("roll back", chromedp.Click(chromedp.CSS("#tab-versions")),
 		chromedp.WaitVisible(chromedp.CSS(`.rollback[data-version="1"]`)),
 		waitText("#versions", "새 인사말"))
 	shot(t, ctx, "versions")
 	do("roll back", chromedp.Click(chromedp.CSS(`.rollback[data-version="1"]`)),
-		waitText("#message", "now version 3"))
+		waitText("#message", "now version 4"))
 	if got := greeting(t, srv.URL, "browser-call-2"); !strings.HasPrefix(got, "안녕하세요 김민수님") {
 		t.Errorf("after rolling back, the next call hears %q", got)
 	}

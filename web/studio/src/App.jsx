@@ -119,7 +119,7 @@ export function App() {
       if (tab === 'versions') showVersions()
     }, (e) => {
       if (e.problems.length) setProblems(e.problems)
-      fail(e)
+      setMessage({ kind: 'error', text: e.message, stale: e.status === 409 })
     })
   }
   const showDiff = () => {
@@ -170,7 +170,8 @@ export function App() {
         <button id="publish" disabled={!draft || problems.length > 0} onClick={publish}
           title={problems.length ? 'fix the problems first' : 'publish a new version'}>게시 (Publish)</button>
       </header>
-      {message && <div id="message" className={'message ' + message.kind} onClick={() => setMessage(null)}>{message.text}</div>}
+      {message && <div id="message" className={'message ' + message.kind} onClick={() => setMessage(null)}>{message.text}
+        {message.stale && <button id="reload" onClick={() => loadDraft(tenantId)}>게시된 버전 다시 불러오기 (reload the published version; your edits are dropped)</button>}</div>}
       <main>
         <section className="graph">
           <div className="legend">
@@ -178,7 +179,7 @@ export function App() {
           </div>
           {doc.errors.length > 0 && <div className="yaml-error">YAML: {doc.errors[0].message}</div>}
           {shown && <ReactFlow key={tenantId + flowFile} nodes={graph.nodes} edges={graph.edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ padding: 0.03 }} minZoom={0.1}
-            nodesDraggable={false} onNodeClick={(_, n) => n.type === 'step' && (setSelected(n.id), setTab('inspect'))}
+            nodesDraggable={false} onPaneClick={() => setSelected('')} onNodeClick={(_, n) => n.type === 'step' && (setSelected(n.id), setTab('inspect'))}
             proOptions={{ hideAttribution: true }}>
             <Background />
             <Controls showInteractive={false} />
@@ -192,8 +193,24 @@ export function App() {
           </nav>
           <div className="panel">
             {tab === 'inspect' && (step
-              ? <Inspector id={selected} step={step} spec={shown} edit={edit} problems={problems.filter((p) => p.file === flowFile && p.step && (p.step === selected || p.step === step.router))} unknown={unknownVars(step.prompt, shown)} />
-              : <p className="hint">그래프에서 단계를 선택하세요. (Click a step in the graph to edit it.)</p>)}
+              ? <Inspector id={selected} step={step} spec={shown} edit={edit} remove={() => { edit((d) => d.deleteIn(['steps', selected])); setSelected('') }} close={() => setSelected('')} problems={problems.filter((p) => p.file === flowFile && p.step && (p.step === selected || p.step === step.router))} unknown={unknownVars(step.prompt, shown)} />
+              : <>
+                <p className="hint">그래프에서 단계를 선택하세요. (Click a step in the graph to edit it.)</p>
+                <form id="add-step" className="add-step" onSubmit={(e) => {
+                  e.preventDefault()
+                  const f = e.target.elements, id = f.stepId.value.trim()
+                  if (!id) return
+                  if (shown && shown.steps && shown.steps[id]) return fail(new Error(`step ${id} exists already`))
+                  edit((d) => d.setIn(['steps', id], d.createNode({ service: f.service.value, prompt: '새 안내 문구입니다.' })))
+                  setSelected(id)
+                }}>
+                  <h3>새 단계 (new step)</h3>
+                  <input name="stepId" placeholder="step id" />
+                  <select name="service">{Object.entries(SERVICES).map(([c, sv]) => <option key={c} value={c}>{c} {sv.name}</option>)}</select>
+                  <button>추가 (Add)</button>
+                  <p className="hint">A new step is unreachable until a route, next, yes/no or policy leads to it.</p>
+                </form>
+              </>)}
             {tab === 'yaml' && <>
               <select value={flowFile} onChange={(e) => setFlowFile(e.target.value)}>
                 {draft && Object.keys(draft.files).sort().map((f) => <option key={f}>{f}</option>)}

@@ -2,7 +2,7 @@ import { SERVICES } from './graph.js'
 
 // Inspector edits one step (and, for a listening step, its router) in the
 // flow's YAML document through edit(fn), which keeps comments and layout.
-export function Inspector({ id, step, spec, edit, problems, unknown }) {
+export function Inspector({ id, step, spec, edit, remove, close, problems, unknown }) {
   const set = (path, value) => edit((d) => {
     if (value === '' || value == null || (Array.isArray(value) && value.length === 0)) d.deleteIn(path)
     else d.setIn(path, value)
@@ -29,7 +29,7 @@ export function Inspector({ id, step, spec, edit, problems, unknown }) {
   return (
     <div className="inspector">
       <datalist id="step-ids">{Object.keys(spec.steps || {}).map((s) => <option key={s} value={s} />)}</datalist>
-      <h2>{id}</h2>
+      <h2>{id} <button id="close-step" className="delete" title="close" onClick={close}>×</button><button id="delete-step" className="delete" title="delete this step" onClick={remove}>삭제 (Delete)</button></h2>
       <label>ServiceCode
         <select value={step.service || ''} onChange={(e) => set(['steps', id, 'service'], e.target.value)}>
           {Object.entries(SERVICES).map(([c, s]) => <option key={c} value={c}>{c} {s.name}</option>)}
