@@ -44,8 +44,12 @@ var (
 )
 
 // Store is the tenant store the studio reads and publishes to (memstore or
-// fsstore, as routebotctl uses them).
-type Store = tenantsync.Store
+// fsstore): what routebotctl push uses, and the per-version files cache the
+// running functions read, for checking a draft against the other tenants.
+type Store interface {
+	tenantsync.Store
+	Files(ctx context.Context, tenantID string) (store.TenantFiles, error)
+}
 
 // ClassifierFor builds the classifier a tenant would get in production
 // (app.App.Classifier).
@@ -213,7 +217,7 @@ func (s *Service) compile(ctx context.Context, tf store.TenantFiles) (*tenant.Te
 		if id == tf.ID {
 			continue
 		}
-		other, _, _, err := s.store.GetTenant(ctx, id)
+		other, err := s.store.Files(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
