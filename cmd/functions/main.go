@@ -4,10 +4,12 @@
 // registers Scenario, Classify, Gateway …) and calls the framework.
 //
 // With FUNCTION_TARGET=Scenario (or any registered name) it serves that one
-// function at / on PORT (default 8080); without it, every registered function
-// at /{Name}. LOCAL_ONLY=true binds 127.0.0.1 only, as the buildpack's main
+// function at / on PORT (default 8080), which sees the gateway's paths as
+// deployed; without it, every registered function at exactly /{Name}, the
+// gateway's path in the query (POST /Scenario?path=/SCENARIO01, see package
+// funcmount). LOCAL_ONLY=true binds 127.0.0.1 only, as the buildpack's main
 // does. The environment is the deployed functions' own (ROUTEBOT_STORE,
-// ROUTEBOT_API_TOKEN, …); see the README.
+// ROUTEBOT_API_TOKEN, …); see docs/edges.md.
 package main
 
 import (

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,12 +21,16 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/common/session"
+	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/functions/gateway"
+	"github.com/routebot/routebot/functions/scenario"
 	"github.com/routebot/routebot/internal/callscript"
 	"github.com/routebot/routebot/internal/emulator"
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 // TestFirestoreEndToEnd is the issue's acceptance test: the demo tenants are
@@ -92,6 +98,111 @@ func TestFirestoreEndToEnd(t *testing.T) {
 		elapsed.Round(time.Millisecond), (elapsed / time.Duration(max(turns, 1))).Round(time.Microsecond))
 
 	t.Run("racing retries count once", func(t *testing.T) { racingRetries(t, srv.URL, a) })
+	t.Run("gateway hangs up mid-turn", func(t *testing.T) { hangUpMidTurn(t, srv.URL, a) })
+	t.Run("start-up line", func(t *testing.T) {
+		line := startupLine(t, a)
+		if _, ok := line["scenarios"]; ok {
+			t.Errorf("the Firestore start-up line lists scenarios %v: they are resolved per call", line["scenarios"])
+		}
+		if line["store"] != "firestore" {
+			t.Errorf("start-up line %v", line)
+		}
+	})
+}
+
+// hangingUp is the call sessions of a gateway that hangs up while its turn's
+// transaction is open: inside the transaction, after the session's read, the
+// client's request is cancelled, and fn goes on once the server has seen the
+// connection close, so the commit meets a cancelled request.
+type hangingUp struct {
+	store.Sessions
+	hangUp func()
+}
+
+func (h hangingUp) Transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error)) error {
+	return h.Sessions.Transact(ctx, callID, func(cur session.Session, found bool) (store.Commit, error) {
+		h.hangUp()
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+			return store.Commit{}, errors.New("the server never noticed the hang-up")
+		}
+		return fn(cur, found)
+	})
+}
+
+// hangUpMidTurn: a turn whose gateway hangs up mid-transaction is logged at
+// WARNING with its CallId, is not committed, and its retry is played as the
+// turn it is, once.
+func hangUpMidTurn(t *testing.T, base string, a *app.App) {
+	const call = `"CallId":"HANG-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000`
+	post := func(url, body string, ctx context.Context) (string, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/SCENARIO01", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), nil
+	}
+	if got, err := post(base, `{`+call+`,"ChatMsg":"택배 배송 조회 좀 해주세요"}`, context.Background()); err != nil || !strings.Contains(got, `"ScenarioCode":"ask_birthdate"`) {
+		t.Fatalf("delivery question answered %s %v", got, err)
+	}
+
+	logs := &logtest.Buffer{}
+	ctx, hangUp := context.WithCancel(context.Background())
+	defer hangUp()
+	h := scenario.New(a.Flows, hangingUp{Sessions: a.Sessions, hangUp: hangUp}, a.Directory, a.Auth,
+		logging.New(logs, slog.LevelDebug), scenario.Options{TurnTimeout: 30 * time.Second, SessionTTL: time.Hour})
+	hanging := httptest.NewServer(h)
+	defer hanging.Close()
+	birthdate := `{` + call + `,"ScenarioCode":"ask_birthdate","DTMF":"900101#"}`
+	if got, err := post(hanging.URL, birthdate, ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the hung-up request got %q %v, want it cancelled", got, err)
+	}
+	var line map[string]any
+	for deadline := time.Now().Add(10 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		line = logs.Find(t, "turn abandoned: the gateway hung up before the answer")
+	}
+	if line == nil || line["severity"] != "WARNING" || line["CallId"] != "HANG-1" {
+		t.Fatalf("the hang-up logged %v, want a WARNING naming CallId HANG-1:\n%s", line, logs.String())
+	}
+	if strings.Contains(logs.String(), `"severity":"ERROR"`) {
+		t.Errorf("the hang-up is logged as an error:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "900101") {
+		t.Errorf("sensitive DTMF in the logs")
+	}
+
+	// Not committed: the call is still on ask_birthdate, and the gateway's
+	// retry is that turn, played once, then replayed.
+	fs := a.Sessions.(*fsstore.Store)
+	if log, err := fs.Log(context.Background(), "HANG-1"); err != nil || len(log) != 1 {
+		t.Fatalf("turn log after the hang-up: %v %v, want the first turn alone", log, err)
+	}
+	first, err := post(base, birthdate, context.Background())
+	if err != nil || !strings.Contains(first, `"ScenarioCode":"delivery_status"`) {
+		t.Fatalf("the retry answered %s %v, want the birth date accepted", first, err)
+	}
+	if again, err := post(base, birthdate, context.Background()); err != nil || again != first {
+		t.Fatalf("a second retry answered %s %v, want the same answer %s", again, err, first)
+	}
+	log, err := fs.Log(context.Background(), "HANG-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for i, r := range log {
+		if r.Turn != i+1 {
+			t.Errorf("turn log entry %d is turn %d", i, r.Turn)
+		}
+		steps = append(steps, r.To)
+	}
+	if want := "ask_birthdate delivery_status"; strings.Join(steps, " ") != want {
+		t.Errorf("turn log %v, want %s", steps, want)
+	}
 }
 
 // racingRetries sends the gateway's retries of one turn all at once, 8 at a

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +24,7 @@ import (
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/internal/callscript"
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 const testToken = "local-test-token"
@@ -78,11 +84,7 @@ func TestCallScriptHarnessCanFail(t *testing.T) {
 // TestLocalBinaryFirstTurn builds cmd/local, starts it, and times its first
 // answered turn from the moment the process starts.
 func TestLocalBinaryFirstTurn(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "local")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLocal(t)
 	body := `{"CallId":"FIRST-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`
 	best := time.Hour
 	// Best of three: the other test packages share this machine's two cores.
@@ -137,4 +139,156 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// buildLocal builds this command once per test binary.
+func buildLocal(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "routebot-local-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "local")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// TestListenAddress starts the local run and reads where it listens: with
+// the public development token, on loopback only, so no other machine can
+// reach it (the kernel refuses connections to the machine's other
+// addresses); on every interface once a real token or JWT key is
+// configured, or when ROUTEBOT_LISTEN_HOST asks for it. Only loopback is
+// ever dialled.
+func TestListenAddress(t *testing.T) {
+	bin := buildLocal(t)
+	tests := []struct {
+		name         string
+		env          []string
+		token        string
+		wantLoopback bool // else every interface (the unspecified address)
+	}{
+		{"development token", nil, config.DevToken, true},
+		{"development token, every interface asked for", []string{"ROUTEBOT_LISTEN_HOST=*"}, config.DevToken, false},
+		{"real token", []string{"ROUTEBOT_API_TOKEN=" + testToken}, testToken, false},
+		{"real token, loopback asked for", []string{"ROUTEBOT_API_TOKEN=" + testToken, "ROUTEBOT_LISTEN_HOST=127.0.0.1"}, testToken, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin)
+			cmd.Env = append(withoutAuth(os.Environ()), append(tt.env, "PORT=0", "ROUTEBOT_LOG_LEVEL=INFO")...)
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			addr := servingAddr(t, stderr)
+			ap, err := netip.ParseAddrPort(addr)
+			if err != nil {
+				t.Fatalf("serving on %q: %v", addr, err)
+			}
+			if got := ap.Addr().IsLoopback(); got != tt.wantLoopback || (!got && !ap.Addr().IsUnspecified()) {
+				t.Fatalf("listening on %s, want loopback %v", addr, tt.wantLoopback)
+			}
+			url := fmt.Sprintf("http://127.0.0.1:%d/SCENARIO01", ap.Port())
+			body := `{"CallId":"LISTEN-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`
+			req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("a turn on loopback: HTTP %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// withoutAuth drops the tokens the test's own environment may hold.
+func withoutAuth(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "ROUTEBOT_") && !strings.HasPrefix(kv, "PORT=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// servingAddr reads the start-up line's addr from the run's log.
+func servingAddr(t *testing.T, r io.Reader) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			var line struct {
+				Message, Addr string
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "routebot local run is serving" {
+				found <- line.Addr
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	select {
+	case addr := <-found:
+		return addr
+	case <-time.After(30 * time.Second):
+		t.Fatal("no start-up line within 30s")
+		return ""
+	}
+}
+
+// startupLine is the local run's start-up log line for a.
+func startupLine(t *testing.T, a *app.App) map[string]any {
+	t.Helper()
+	logs := &logtest.Buffer{}
+	logging.New(logs, slog.LevelInfo).Info("routebot local run is serving",
+		servingAttrs(a, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, time.Now())...)
+	return logs.Find(t, "routebot local run is serving")
+}
+
+func TestStartupLineListsEmbeddedScenarios(t *testing.T) {
+	cfg, err := config.Load(func(k string) string { return map[string]string{"ROUTEBOT_API_TOKEN": testToken}[k] }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	line := startupLine(t, a)
+	codes, _ := line["scenarios"].([]any)
+	if len(codes) == 0 || line["store"] != "memory" || line["addr"] != "127.0.0.1:8080" {
+		t.Errorf("start-up line %v, want the embedded tenants' scenario codes", line)
+	}
 }

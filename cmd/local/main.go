@@ -2,11 +2,16 @@
 // POST /{scenarioCode} (the scenario function) and POST
 // /{scenarioCode}/chat-gpt (the classify function), serving the demo tenants
 // (or ROUTEBOT_TENANTS) with no cloud account.
+//
+// Without ROUTEBOT_API_TOKEN or ROUTEBOT_JWT_KEY it accepts the public
+// development token, and so listens on 127.0.0.1 only; ROUTEBOT_LISTEN_HOST
+// chooses another interface (* for every one).
 package main
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
 	"net"
@@ -36,31 +41,27 @@ func main() {
 		log.Fatal(err)
 	}
 	logs := logging.NewBuffered(os.Stderr, 100*time.Millisecond)
-	defer logs.Close()
 	logger := logging.New(logs, cfg.LogLevel)
-	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	err = run(ctx, cfg, logger, start)
+	stop()
+	logs.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+}
 
+// run serves until ctx is done.
+func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time.Time) error {
 	a, err := app.Build(ctx, cfg, logger)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer a.Close()
-	if cfg.DevToken {
-		logger.Warn("ROUTEBOT_API_TOKEN is unset: accepting the development token; never expose this server",
-			"token", config.DevToken)
-	}
-
 	studioHandler, studioDev, err := studio.FromApp(ctx, a, os.Getenv, true)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	if studioDev {
-		logger.Warn("ROUTEBOT_STUDIO_TOKENS is unset: the studio accepts the development author token for every tenant",
-			"token", studio.DevToken)
-	}
-
 	srv := &http.Server{
 		Handler:           studioHandler.Wrap(gateway.Mux(a)),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -68,12 +69,19 @@ func main() {
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
-		log.Fatal(err)
+		return fmt.Errorf("net.Listen: %w", err)
 	}
-	logger.Info("routebot local run is serving", "addr", ln.Addr().String(), "store", cfg.Store,
-		"scenarios", a.ScenarioCodes(), "startup_ms", time.Since(start).Milliseconds())
+	if cfg.DevToken {
+		logger.Warn("no ROUTEBOT_API_TOKEN or ROUTEBOT_JWT_KEY: accepting the public development token; set one before exposing this server",
+			"token", config.DevToken, "addr", ln.Addr().String())
+	}
+	if studioDev {
+		logger.Warn("ROUTEBOT_STUDIO_TOKENS is unset: the studio at /studio/ accepts the development author token for every tenant",
+			"token", studio.DevToken)
+	}
+	logger.Info("routebot local run is serving", servingAttrs(a, ln.Addr(), start)...)
 	go func() {
 		// Compile tenants while the listener is already accepting: a call
 		// arriving meanwhile waits only for its own tenant.
@@ -88,7 +96,17 @@ func main() {
 		_ = srv.Shutdown(shutdown)
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logs.Close()
-		log.Fatal(err)
+		return fmt.Errorf("http.Server.Serve: %w", err)
 	}
+	return nil
+}
+
+// servingAttrs are the start-up line's attributes. Scenario codes are known
+// at start only on the embedded store; Firestore resolves them per call.
+func servingAttrs(a *app.App, addr net.Addr, start time.Time) []any {
+	attrs := []any{"addr", addr.String(), "store", a.Config.Store}
+	if codes := a.ScenarioCodes(); len(codes) > 0 {
+		attrs = append(attrs, "scenarios", codes)
+	}
+	return append(attrs, "startup_ms", time.Since(start).Milliseconds())
 }

@@ -14,10 +14,12 @@
 //     keys; any other "alg" (none, RS*, ES*, even HS384/HS512) is rejected, which
 //     rules out algorithm-confusion attacks.
 //   - "exp", "nbf" and "iat" are enforced with a leeway (default 30s) when present.
-//     A token without "exp" is accepted unless RequireExpiration is given: the
-//     gateway's real token format is unknown and the seed's sample looks like a
-//     long-lived, pre-shared JWT, so requiring "exp" by default could lock the
-//     gateway out. Rotating the JWT key is what revokes such tokens.
+//     A token without "exp" must carry "iat" and is accepted only while it is
+//     younger than the maximum age (WithMaxAge, default 1h), so a leaked
+//     token without an expiry does not work for ever; RequireExpiration
+//     rejects such tokens outright. A gateway that sends one fixed,
+//     never-expiring JWT configures it as a static token instead: static
+//     tokens are compared before any JWT parsing.
 //   - Errors wrap ErrUnauthorized and say why, but never echo the token.
 package auth
 
@@ -40,6 +42,9 @@ const MaxHeaderLen = 8 << 10
 // DefaultLeeway is the clock skew tolerated on exp, nbf and iat.
 const DefaultLeeway = 30 * time.Second
 
+// DefaultMaxAge is how long after its "iat" a JWT without "exp" is accepted.
+const DefaultMaxAge = time.Hour
+
 // ErrUnauthorized is wrapped by every error Verify returns.
 var ErrUnauthorized = errors.New("unauthorized")
 
@@ -60,6 +65,8 @@ var (
 	errJWTNotYetValid  = reason("JWT not valid yet (nbf)")
 	errJWTIssuedFuture = reason("JWT issued in the future (iat)")
 	errJWTMissingClaim = reason("JWT lacks a required claim")
+	errJWTNoLifetime   = reason("JWT has neither exp nor iat")
+	errJWTTooOld       = reason("JWT without exp is older than the maximum age (iat)")
 	errJWTIssuer       = reason("JWT issuer not accepted")
 	errJWTAudience     = reason("JWT audience not accepted")
 	errJWTClaims       = reason("JWT claims invalid")
@@ -101,6 +108,7 @@ type Option func(*options)
 
 type options struct {
 	leeway        time.Duration
+	maxAge        time.Duration
 	now           func() time.Time
 	issuer        string
 	audience      string
@@ -109,6 +117,16 @@ type options struct {
 
 // WithLeeway sets the clock skew tolerated on exp, nbf and iat (default 30s).
 func WithLeeway(d time.Duration) Option { return func(o *options) { o.leeway = d } }
+
+// WithMaxAge sets how long after its "iat" a JWT without "exp" is accepted
+// (default DefaultMaxAge); d <= 0 keeps the default.
+func WithMaxAge(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.maxAge = d
+		}
+	}
+}
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -127,6 +145,7 @@ func RequireExpiration() Option { return func(o *options) { o.requireExpiry = tr
 type Verifier struct {
 	src    KeySource
 	parser *jwt.Parser
+	opts   options
 }
 
 // NewVerifier returns a Verifier accepting what src yields at each call.
@@ -135,7 +154,7 @@ func NewVerifier(src KeySource, opts ...Option) *Verifier {
 	if src == nil {
 		panic("auth.NewVerifier: nil KeySource")
 	}
-	o := options{leeway: DefaultLeeway, now: time.Now}
+	o := options{leeway: DefaultLeeway, maxAge: DefaultMaxAge, now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -158,7 +177,7 @@ func NewVerifier(src KeySource, opts ...Option) *Verifier {
 	if o.audience != "" {
 		popts = append(popts, jwt.WithAudience(o.audience))
 	}
-	return &Verifier{src: src, parser: jwt.NewParser(popts...)}
+	return &Verifier{src: src, parser: jwt.NewParser(popts...), opts: o}
 }
 
 // Verify authenticates an Authorization header value. It returns nil when the
@@ -232,10 +251,18 @@ func (v *Verifier) verifyJWT(token string, accepted [][]byte) error {
 	}
 	var claims jwt.RegisteredClaims
 	parsed, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return set, nil })
-	if err == nil {
-		return nil
+	if err != nil {
+		return jwtReason(parsed, err)
 	}
-	return jwtReason(parsed, err)
+	if claims.ExpiresAt == nil { // signed by us, without an expiry: bound its age
+		if claims.IssuedAt == nil {
+			return errJWTNoLifetime
+		}
+		if v.opts.now().Sub(claims.IssuedAt.Time) > v.opts.maxAge+v.opts.leeway {
+			return errJWTTooOld
+		}
+	}
+	return nil
 }
 
 // jwtReason maps the library's error to one of ours: its messages may quote

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -90,44 +89,3 @@ func (c *chain) summary(ctx context.Context, in Input) string {
 // backendName names a classifier in logs and errors by its type
 // ("*llm.Classifier"): Result.Backend is not there when it failed.
 func backendName(c Classifier) string { return fmt.Sprintf("%T", c) }
-
-// memoMaxEntries bounds a memo: a turn classifies one or two inputs, so a
-// memo growing past this is being misused as a cache and stops remembering.
-const memoMaxEntries = 16
-
-// Memo remembers c's results for identical inputs. It is meant for one turn:
-// make it when the turn starts and drop it with the turn, so that a store
-// transaction retried inside the turn does not pay for the LLM twice. It is
-// deliberately not a process-wide cache: transcripts are personal data that
-// should not outlive their turn in memory, another turn's input is almost
-// never identical, and an answer is only valid for the taxonomy version the
-// turn runs with. Errors are not remembered (a retry may succeed);
-// concurrent identical calls are not merged.
-func Memo(c Classifier) Classifier {
-	return &memo{c: c, results: make(map[Input]Result)}
-}
-
-type memo struct {
-	c       Classifier
-	mu      sync.Mutex
-	results map[Input]Result
-}
-
-func (m *memo) Classify(ctx context.Context, in Input) (Result, error) {
-	m.mu.Lock()
-	res, ok := m.results[in]
-	m.mu.Unlock()
-	if ok {
-		return res, nil
-	}
-	res, err := m.c.Classify(ctx, in)
-	if err != nil {
-		return Result{}, err
-	}
-	m.mu.Lock()
-	if len(m.results) < memoMaxEntries {
-		m.results[in] = res
-	}
-	m.mu.Unlock()
-	return res, nil
-}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -198,77 +197,5 @@ func TestWithFallback(t *testing.T) {
 				t.Errorf("log holds the text:\n%s", log)
 			}
 		})
-	}
-}
-
-func TestMemo(t *testing.T) {
-	a := Input{Text: "환불해 주세요", SessionID: "call-42"}
-	b := Input{Text: "환불해 주세요", SessionID: "call-42", Transcript: true}
-	tests := []struct {
-		name      string
-		fn        func(context.Context, Input) (Result, error)
-		inputs    []Input
-		wantCalls int32
-		wantErrs  int
-	}{
-		{name: "identical input asked once", fn: answers(embRefund), inputs: []Input{a, a, a}, wantCalls: 1},
-		{name: "different inputs asked each", fn: answers(embRefund), inputs: []Input{a, b, a, b}, wantCalls: 2},
-		{name: "errors are not remembered", fn: fails(errPrimary), inputs: []Input{a, a}, wantCalls: 2, wantErrs: 2},
-		{
-			name: "bounded: past the bound inputs pass through",
-			fn:   answers(embRefund),
-			inputs: func() []Input {
-				var in []Input
-				for i := range memoMaxEntries + 1 {
-					in = append(in, Input{Text: fmt.Sprint(i)})
-				}
-				return append(in, Input{Text: fmt.Sprint(memoMaxEntries)}, Input{Text: "0"})
-			}(),
-			wantCalls: memoMaxEntries + 2,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			inner := &fakeClassifier{fn: tt.fn}
-			m := Memo(inner)
-			errs := 0
-			for _, in := range tt.inputs {
-				got, err := m.Classify(context.Background(), in)
-				if err != nil {
-					errs++
-					continue
-				}
-				if got != embRefund {
-					t.Errorf("Classify = %+v, want %+v", got, embRefund)
-				}
-			}
-			if n := inner.calls.Load(); n != tt.wantCalls {
-				t.Errorf("calls = %d, want %d", n, tt.wantCalls)
-			}
-			if errs != tt.wantErrs {
-				t.Errorf("errors = %d, want %d", errs, tt.wantErrs)
-			}
-		})
-	}
-}
-
-func TestMemoConcurrent(t *testing.T) {
-	inner := &fakeClassifier{fn: answers(embRefund)}
-	m := Memo(inner)
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			for range 100 {
-				if _, err := m.Classify(context.Background(), Input{Text: fmt.Sprint(i % 2)}); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	// Concurrent first calls may each reach the classifier; after that
-	// every call is remembered.
-	if n := inner.calls.Load(); n < 2 || n > 16 {
-		t.Errorf("calls = %d, want 2..16", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,13 +27,18 @@ const DevToken = "routebot-dev-token"
 type Config struct {
 	Port    string // PORT
 	Project string // GOOGLE_CLOUD_PROJECT
+	// ListenHost is the local run's interface (ROUTEBOT_LISTEN_HOST): by
+	// default 127.0.0.1 while it accepts the public development token, every
+	// interface ("") once real tokens or JWT keys are configured.
+	ListenHost string
 
 	Store   string // ROUTEBOT_STORE: memory | firestore
 	Tenants string // ROUTEBOT_TENANTS: tenant folder for the memory store; "" = the embedded demo tenants
 
-	APITokens []string // ROUTEBOT_API_TOKEN: comma-separated static tokens (or secret names)
-	JWTKeys   []string // ROUTEBOT_JWT_KEY: comma-separated HS256 keys (or secret names)
-	DevToken  bool     // no token configured: the local run accepts DevToken
+	APITokens []string      // ROUTEBOT_API_TOKEN: comma-separated static tokens (or secret names)
+	JWTKeys   []string      // ROUTEBOT_JWT_KEY: comma-separated HS256 keys (or secret names)
+	JWTMaxAge time.Duration // ROUTEBOT_JWT_MAX_AGE: how long after its iat a JWT without exp is accepted
+	DevToken  bool          // no token configured: the local run accepts DevToken
 
 	SessionTTL      time.Duration // ROUTEBOT_SESSION_TTL
 	TurnTimeout     time.Duration // ROUTEBOT_TURN_TIMEOUT: a whole turn
@@ -53,6 +59,11 @@ type Config struct {
 	LogLevel      slog.Level // ROUTEBOT_LOG_LEVEL
 	Local         bool       // the all-in-one local run
 	FirestoreHost string     // FIRESTORE_EMULATOR_HOST, when set
+}
+
+// ListenAddr is the local run's listen address, host and PORT.
+func (c Config) ListenAddr() string {
+	return net.JoinHostPort(strings.Trim(c.ListenHost, "[]"), c.Port)
 }
 
 // Load reads the configuration from getenv. local selects the local run's
@@ -84,6 +95,7 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		Tenants:         env("ROUTEBOT_TENANTS", ""),
 		APITokens:       list(env("ROUTEBOT_API_TOKEN", "")),
 		JWTKeys:         list(env("ROUTEBOT_JWT_KEY", "")),
+		JWTMaxAge:       dur("ROUTEBOT_JWT_MAX_AGE", time.Hour),
 		SessionTTL:      dur("ROUTEBOT_SESSION_TTL", time.Hour),
 		TurnTimeout:     dur("ROUTEBOT_TURN_TIMEOUT", 3*time.Second),
 		ClassifyTimeout: dur("ROUTEBOT_CLASSIFY_TIMEOUT", 1500*time.Millisecond),
@@ -132,6 +144,18 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		} else {
 			errs = append(errs, errors.New("set ROUTEBOT_API_TOKEN and/or ROUTEBOT_JWT_KEY (values or Secret Manager version names): the gateway's requests cannot be authenticated without one"))
 		}
+	}
+	// The development token is public: a run accepting it is reachable from
+	// this machine only, unless ROUTEBOT_LISTEN_HOST asks otherwise.
+	c.ListenHost = env("ROUTEBOT_LISTEN_HOST", "")
+	if c.ListenHost == "" && c.DevToken {
+		c.ListenHost = "127.0.0.1"
+	}
+	if c.ListenHost == "*" {
+		c.ListenHost = "" // every interface, said explicitly
+	}
+	if c.ListenHost != "" && net.ParseIP(strings.Trim(c.ListenHost, "[]")) == nil && c.ListenHost != "localhost" {
+		errs = append(errs, fmt.Errorf("ROUTEBOT_LISTEN_HOST=%q: want an IP address of this machine (127.0.0.1, ::1, 0.0.0.0), localhost, or * for every interface", c.ListenHost))
 	}
 	for _, tok := range c.APITokens {
 		if tok == DevToken && !c.DevToken && c.Store == "firestore" {

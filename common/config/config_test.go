@@ -22,7 +22,7 @@ func TestLoad(t *testing.T) {
 			if !c.DevToken || !slices.Equal(c.APITokens, []string{DevToken}) || len(c.JWTKeys) != 0 {
 				t.Errorf("DevToken %v tokens %v JWT keys %v: want the development token alone", c.DevToken, c.APITokens, c.JWTKeys)
 			}
-			want := Config{Port: "8080", Store: "memory", SessionTTL: time.Hour, TurnTimeout: 3 * time.Second,
+			want := Config{Port: "8080", ListenHost: "127.0.0.1", Store: "memory", JWTMaxAge: time.Hour, SessionTTL: time.Hour, TurnTimeout: 3 * time.Second,
 				ClassifyTimeout: 1500 * time.Millisecond, PostCallTimeout: 20 * time.Second, SecretRefresh: 5 * time.Minute,
 				Classifier: "embedded", LLMAuth: "bearer", DFLocation: "global", DFLanguage: "ko",
 				TimeZoneName: "Asia/Seoul", LogLevel: slog.LevelInfo, Local: true}
@@ -40,6 +40,39 @@ func TestLoad(t *testing.T) {
 				t.Errorf("DevToken %v tokens %v Local %v", c.DevToken, c.APITokens, c.Local)
 			}
 		}},
+		// The development token is public: its run listens on loopback only.
+		{name: "development token: loopback only", local: true, check: func(t *testing.T, c Config) {
+			if c.ListenAddr() != "127.0.0.1:8080" {
+				t.Errorf("ListenAddr %q, want 127.0.0.1:8080", c.ListenAddr())
+			}
+		}},
+		{name: "real token: every interface", local: true, env: map[string]string{"ROUTEBOT_API_TOKEN": token, "PORT": "9000"}, check: func(t *testing.T, c Config) {
+			if c.ListenAddr() != ":9000" {
+				t.Errorf("ListenAddr %q, want :9000", c.ListenAddr())
+			}
+		}},
+		{name: "JWT key: every interface", local: true, env: map[string]string{"ROUTEBOT_JWT_KEY": "k"}, check: func(t *testing.T, c Config) {
+			if c.ListenAddr() != ":8080" {
+				t.Errorf("ListenAddr %q, want :8080", c.ListenAddr())
+			}
+		}},
+		{name: "development token on every interface when asked", local: true, env: map[string]string{"ROUTEBOT_LISTEN_HOST": "*"}, check: func(t *testing.T, c Config) {
+			if !c.DevToken || c.ListenAddr() != ":8080" {
+				t.Errorf("DevToken %v ListenAddr %q, want :8080", c.DevToken, c.ListenAddr())
+			}
+		}},
+		{name: "listen host given", local: true, env: map[string]string{"ROUTEBOT_LISTEN_HOST": "::1", "ROUTEBOT_API_TOKEN": token}, check: func(t *testing.T, c Config) {
+			if c.ListenAddr() != "[::1]:8080" {
+				t.Errorf("ListenAddr %q, want [::1]:8080", c.ListenAddr())
+			}
+		}},
+		{name: "listen host not an address", local: true, env: map[string]string{"ROUTEBOT_LISTEN_HOST": "my laptop"}, wantErr: []string{"ROUTEBOT_LISTEN_HOST"}},
+		{name: "JWT max age", env: map[string]string{"ROUTEBOT_API_TOKEN": token, "ROUTEBOT_JWT_MAX_AGE": "15m"}, check: func(t *testing.T, c Config) {
+			if c.JWTMaxAge != 15*time.Minute {
+				t.Errorf("JWTMaxAge %v", c.JWTMaxAge)
+			}
+		}},
+		{name: "JWT max age not a duration", env: map[string]string{"ROUTEBOT_API_TOKEN": token, "ROUTEBOT_JWT_MAX_AGE": "1 day"}, wantErr: []string{"ROUTEBOT_JWT_MAX_AGE"}},
 		{name: "deployed function without a token", wantErr: []string{"ROUTEBOT_API_TOKEN", "ROUTEBOT_JWT_KEY"}},
 		{name: "no development token with Firestore, even locally", local: true,
 			env: map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": "p"}, wantErr: []string{"ROUTEBOT_API_TOKEN"}},

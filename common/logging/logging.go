@@ -1,13 +1,16 @@
 // Package logging writes log/slog JSON in Cloud Logging's structured shape:
 // "severity" and "message" keys, and the request's trace under
 // "logging.googleapis.com/trace" so a turn's lines group in the console.
+// Loggers are handed to whoever logs, explicitly: nothing here falls back to
+// slog.Default, whose lines would lack severity and trace.
 package logging
 
 import (
-	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -64,8 +67,10 @@ func ParseLevel(s string) (slog.Level, bool) {
 }
 
 // TraceAttrs reads the request's trace context (X-Cloud-Trace-Context, else
-// W3C traceparent) as Cloud Logging attributes for project. It returns nil
-// when the request carries none.
+// W3C traceparent) as Cloud Logging attributes for project. The span is in
+// Cloud Logging's format, 16 lowercase hex digits: X-Cloud-Trace-Context
+// carries it in decimal. It returns nil when the request carries no valid
+// trace.
 func TraceAttrs(r *http.Request, project string) []slog.Attr {
 	traceID, spanID, sampled := parseTrace(r.Header)
 	if traceID == "" {
@@ -75,7 +80,8 @@ func TraceAttrs(r *http.Request, project string) []slog.Attr {
 	if project != "" {
 		trace = "projects/" + project + "/traces/" + traceID
 	}
-	attrs := []slog.Attr{slog.String(TraceKey, trace)}
+	attrs := make([]slog.Attr, 1, 3)
+	attrs[0] = slog.String(TraceKey, trace)
 	if spanID != "" {
 		attrs = append(attrs, slog.String(SpanKey, spanID))
 	}
@@ -85,20 +91,29 @@ func TraceAttrs(r *http.Request, project string) []slog.Attr {
 	return attrs
 }
 
+// parseTrace returns a lowercase 32-hex trace id and a 16-hex span id ("" if
+// the header has none or an invalid one).
 func parseTrace(h http.Header) (traceID, spanID string, sampled bool) {
 	if v := h.Get("X-Cloud-Trace-Context"); v != "" {
-		// TRACE_ID/SPAN_ID;o=OPTIONS
+		// TRACE_ID/SPAN_ID;o=OPTIONS, SPAN_ID a decimal uint64.
 		traceID, rest, _ := strings.Cut(v, "/")
-		spanID, opts, _ := strings.Cut(rest, ";")
-		if isHex(traceID, 32) {
-			return traceID, spanID, strings.Contains(opts, "o=1")
+		span, opts, _ := strings.Cut(rest, ";")
+		if isHex(traceID, 32) && !allZero(traceID) {
+			spanID := ""
+			if n, err := strconv.ParseUint(span, 10, 64); err == nil && n != 0 {
+				spanID = fmt.Sprintf("%016x", n)
+			}
+			return strings.ToLower(traceID), spanID, strings.Contains(opts, "o=1")
 		}
 	}
 	if v := h.Get("traceparent"); v != "" {
-		// 00-TRACEID(32)-SPANID(16)-FLAGS(2)
-		parts := strings.Split(v, "-")
-		if len(parts) == 4 && isHex(parts[1], 32) && isHex(parts[2], 16) {
-			return parts[1], parts[2], strings.HasSuffix(parts[3], "1")
+		// VERSION(2)-TRACEID(32)-SPANID(16)-FLAGS(2); all-zero ids and
+		// version ff are invalid (W3C Trace Context §3.2).
+		parts := strings.Split(strings.TrimSpace(v), "-")
+		if len(parts) >= 4 && isHex(parts[0], 2) && !strings.EqualFold(parts[0], "ff") &&
+			isHex(parts[1], 32) && !allZero(parts[1]) && isHex(parts[2], 16) && !allZero(parts[2]) && isHex(parts[3], 2) {
+			flags, _ := strconv.ParseUint(parts[3], 16, 8)
+			return strings.ToLower(parts[1]), strings.ToLower(parts[2]), flags&1 == 1
 		}
 	}
 	return "", "", false
@@ -117,17 +132,4 @@ func isHex(s string, n int) bool {
 	return true
 }
 
-type ctxKey struct{}
-
-// With returns ctx carrying logger.
-func With(ctx context.Context, logger *slog.Logger) context.Context {
-	return context.WithValue(ctx, ctxKey{}, logger)
-}
-
-// From returns the logger in ctx, or slog.Default().
-func From(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(ctxKey{}).(*slog.Logger); ok {
-		return l
-	}
-	return slog.Default()
-}
+func allZero(s string) bool { return strings.Trim(s, "0") == "" }

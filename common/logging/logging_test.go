@@ -37,11 +37,33 @@ func TestTraceAttrs(t *testing.T) {
 		project string
 		want    map[string]any
 	}{
+		// X-Cloud-Trace-Context's span is decimal; Cloud Logging wants 16 hex digits.
 		{"cloud trace", "X-Cloud-Trace-Context", id + "/1;o=1", "p1",
-			map[string]any{TraceKey: "projects/p1/traces/" + id, SpanKey: "1", SampledKey: true}},
+			map[string]any{TraceKey: "projects/p1/traces/" + id, SpanKey: "0000000000000001", SampledKey: true}},
+		{"cloud trace, large span", "X-Cloud-Trace-Context", id + "/13479591584325216528;o=0", "p1",
+			map[string]any{TraceKey: "projects/p1/traces/" + id, SpanKey: "bb112120c50ca910"}},
+		{"cloud trace, span of 2^64-1", "X-Cloud-Trace-Context", id + "/18446744073709551615", "p1",
+			map[string]any{TraceKey: "projects/p1/traces/" + id, SpanKey: "ffffffffffffffff"}},
+		{"cloud trace, span over 64 bits dropped", "X-Cloud-Trace-Context", id + "/18446744073709551616", "p1",
+			map[string]any{TraceKey: "projects/p1/traces/" + id}},
+		{"cloud trace, hex span dropped", "X-Cloud-Trace-Context", id + "/00f067aa0ba902b7", "p1",
+			map[string]any{TraceKey: "projects/p1/traces/" + id}},
+		{"cloud trace, zero span dropped", "X-Cloud-Trace-Context", id + "/0;o=1", "p1",
+			map[string]any{TraceKey: "projects/p1/traces/" + id, SampledKey: true}},
+		{"cloud trace, no span", "X-Cloud-Trace-Context", id, "p1", map[string]any{TraceKey: "projects/p1/traces/" + id}},
+		{"cloud trace, upper case", "X-Cloud-Trace-Context", strings.ToUpper(id) + "/7", "p1",
+			map[string]any{TraceKey: "projects/p1/traces/" + id, SpanKey: "0000000000000007"}},
+		{"no project", "X-Cloud-Trace-Context", id + "/7", "", map[string]any{TraceKey: id, SpanKey: "0000000000000007"}},
 		{"traceparent", "traceparent", "00-" + id + "-00f067aa0ba902b7-01", "p1",
 			map[string]any{TraceKey: "projects/p1/traces/" + id, SpanKey: "00f067aa0ba902b7", SampledKey: true}},
-		{"no project", "X-Cloud-Trace-Context", id + "/7", "", map[string]any{TraceKey: id, SpanKey: "7"}},
+		{"traceparent not sampled", "traceparent", "00-" + id + "-00f067aa0ba902b7-00", "p1",
+			map[string]any{TraceKey: "projects/p1/traces/" + id, SpanKey: "00f067aa0ba902b7"}},
+		{"traceparent upper case", "traceparent", "00-" + strings.ToUpper(id) + "-00F067AA0BA902B7-03", "p1",
+			map[string]any{TraceKey: "projects/p1/traces/" + id, SpanKey: "00f067aa0ba902b7", SampledKey: true}},
+		{"traceparent zero trace", "traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "p1", map[string]any{}},
+		{"traceparent zero span", "traceparent", "00-" + id + "-0000000000000000-01", "p1", map[string]any{}},
+		{"traceparent version ff", "traceparent", "ff-" + id + "-00f067aa0ba902b7-01", "p1", map[string]any{}},
+		{"traceparent short span", "traceparent", "00-" + id + "-00f067aa-01", "p1", map[string]any{}},
 		{"garbage", "X-Cloud-Trace-Context", "nope", "p1", map[string]any{}},
 		{"none", "", "", "p1", map[string]any{}},
 	}
@@ -96,3 +118,29 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func FuzzTraceAttrs(f *testing.F) {
+	for _, s := range []string{"105445aa7843bc8bf206b12000100000/1;o=1", "00-105445aa7843bc8bf206b12000100000-00f067aa0ba902b7-01",
+		"/", "x/99999999999999999999;o=1", "00----", ""} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, cloud, parent string) {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set("X-Cloud-Trace-Context", cloud)
+		r.Header.Set("traceparent", parent)
+		for _, a := range TraceAttrs(r, "p") {
+			v := a.Value.String()
+			switch a.Key {
+			case TraceKey:
+				id := strings.TrimPrefix(v, "projects/p/traces/")
+				if !isHex(id, 32) || id != strings.ToLower(id) {
+					t.Fatalf("trace %q", v)
+				}
+			case SpanKey:
+				if !isHex(v, 16) || v != strings.ToLower(v) || allZero(v) {
+					t.Fatalf("span %q, want 16 lowercase hex digits, not zero", v)
+				}
+			}
+		}
+	})
+}

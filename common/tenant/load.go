@@ -198,14 +198,17 @@ func (r *Registry) tenant(ctx context.Context, id string, version int64) (*Tenan
 // TransCode, naming what was looked up: not found → 404, a broken tenant →
 // 413, anything else from the store → 501.
 func WireError(what string, err error) *wire.Error {
+	var e *wire.Error
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return wire.Errorf(wire.NotFound, "%s not found", what)
+		e = wire.Errorf(wire.NotFound, "%s not found", what)
 	case errors.Is(err, ErrBroken):
-		return wire.Errorf(wire.BadData, "%s: the tenant's scenario data is broken", what)
+		e = wire.Errorf(wire.BadData, "%s: the tenant's scenario data is broken", what)
 	case errors.Is(err, context.DeadlineExceeded):
-		return wire.Errorf(wire.ServerDB, "%s: the store did not answer in time", what)
+		e = wire.Errorf(wire.ServerDB, "%s: the store did not answer in time", what)
 	default:
-		return wire.Errorf(wire.ServerDB, "%s: the store failed", what)
+		e = wire.Errorf(wire.ServerDB, "%s: the store failed", what)
 	}
+	e.Cause = err // the store's own words go to the log only
+	return e
 }

@@ -169,23 +169,3 @@ func collapse(s string) string {
 	}
 	return strings.Join(strings.Fields(s), " ")
 }
-
-// CustomerText is the customer's turns joined by spaces, in order.
-func (ts Turns) CustomerText() string { return ts.textOf(Customer) }
-
-// AgentText is the agent's turns joined by spaces, in order.
-func (ts Turns) AgentText() string { return ts.textOf(Agent) }
-
-func (ts Turns) textOf(sp Speaker) string {
-	var b strings.Builder
-	for _, t := range ts {
-		if t.Speaker != sp {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(t.Text)
-	}
-	return b.String()
-}

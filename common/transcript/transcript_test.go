@@ -119,26 +119,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestTurnsText(t *testing.T) {
-	ts := Parse(seedSample)
-	tests := []struct {
-		name string
-		got  string
-		want string
-	}{
-		{"customer", ts.CustomerText(), "제가 봉투 모의고사 패키지를 신청했는데 언제쯤 배송될까요? 근데 아직 안 왔어요. 네 맞아요 지난번 꺼 신청했어요 네 알겠습니다."},
-		{"agent", Parse("상담원:네\n고객:아\n상담원:감사합니다").AgentText(), "네 감사합니다"},
-		{"none", Turns(nil).CustomerText(), ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.got != tt.want {
-				t.Errorf("got %q, want %q", tt.got, tt.want)
-			}
-		})
-	}
-}
-
 func TestSpeakerString(t *testing.T) {
 	tests := []struct {
 		sp   Speaker

@@ -82,6 +82,9 @@ type rawRequest struct {
 
 // DecodeRequest decodes and validates a scenario-turn body. Every failure is
 // a TransCode 412 *Error naming the field; it never panics on any input.
+// With an error, the Request holds only the CallID and ChatBotKey that did
+// decode (else they are empty), so that the refusal still names the call
+// the gateway asked about.
 func DecodeRequest(body []byte) (Request, *Error) {
 	if len(body) > MaxBody {
 		return Request{}, Errorf(BadParameter, "body is larger than %d bytes", MaxBody)
@@ -97,44 +100,51 @@ func DecodeRequest(body []byte) (Request, *Error) {
 	if err := json.Unmarshal(stripTrailingCommas(body), &raw); err != nil {
 		return Request{}, Errorf(BadParameter, "body is not a JSON object: %s", jsonReason(err))
 	}
-	var req Request
+	var req, echo Request
 	var e *Error
-	text := func(name string, f flex, max int, required bool) string {
-		if e != nil {
-			return ""
-		}
+	// text validates one field; every field is checked, the first failure kept.
+	text := func(name string, f flex, max int, required bool) (string, bool) {
 		v := strings.TrimSpace(f.v)
+		var fe *Error
 		switch {
 		case f.bad:
-			e = Errorf(BadParameter, "%s must be text", name)
+			fe = Errorf(BadParameter, "%s must be text", name)
 		case required && v == "":
-			e = Errorf(BadParameter, "%s is required", name)
+			fe = Errorf(BadParameter, "%s is required", name)
 		case max > 0 && utf8.RuneCountInString(v) > max:
-			e = Errorf(BadParameter, "%s is longer than %d characters", name, max)
+			fe = Errorf(BadParameter, "%s is longer than %d characters", name, max)
 		}
-		return v
+		if fe != nil && e == nil {
+			e = fe
+		}
+		return v, fe == nil
 	}
-	req.CallID = text("CallId", raw.CallID, maxCallID, true)
-	req.ChatBotKey = text("ChatBotKey", raw.ChatBotKey, maxChatBotKey, true)
-	req.Customer = text("Customer", raw.Customer, maxCustomer, true)
-	req.Agent = text("Agent", raw.Agent, maxAgent, true)
-	req.ChatMsg = text("ChatMsg", raw.ChatMsg, 0, false)
-	req.DTMF = text("DTMF", raw.DTMF, maxDTMF, false)
-	req.Answer = text("Answer", raw.Answer, 0, false)
-	req.ScenarioCode = text("ScenarioCode", raw.ScenarioCode, maxCode, false)
-	first := text("IsFirstChat", raw.IsFirstChat, 0, false)
+	var ok bool
+	if req.CallID, ok = text("CallId", raw.CallID, maxCallID, true); ok {
+		echo.CallID = req.CallID
+	}
+	if req.ChatBotKey, ok = text("ChatBotKey", raw.ChatBotKey, maxChatBotKey, true); ok {
+		echo.ChatBotKey = req.ChatBotKey
+	}
+	req.Customer, _ = text("Customer", raw.Customer, maxCustomer, true)
+	req.Agent, _ = text("Agent", raw.Agent, maxAgent, true)
+	req.ChatMsg, _ = text("ChatMsg", raw.ChatMsg, 0, false)
+	req.DTMF, _ = text("DTMF", raw.DTMF, maxDTMF, false)
+	req.Answer, _ = text("Answer", raw.Answer, 0, false)
+	req.ScenarioCode, _ = text("ScenarioCode", raw.ScenarioCode, maxCode, false)
+	first, _ := text("IsFirstChat", raw.IsFirstChat, 0, false)
 	if e != nil {
-		return Request{}, e
+		return echo, e
 	}
 	if !allDigits(req.Agent) {
-		return Request{}, Errorf(BadParameter, "Agent must be an extension of 1 to 5 digits")
+		return echo, Errorf(BadParameter, "Agent must be an extension of 1 to 5 digits")
 	}
 	if req.DTMF != "" {
 		if req.ScenarioCode == "" {
-			return Request{}, Errorf(BadParameter, "ScenarioCode is required with DTMF")
+			return echo, Errorf(BadParameter, "ScenarioCode is required with DTMF")
 		}
 		if strings.Trim(req.DTMF, "0123456789*#") != "" {
-			return Request{}, Errorf(BadParameter, "DTMF may hold only 0-9, * and #")
+			return echo, Errorf(BadParameter, "DTMF may hold only 0-9, * and #")
 		}
 	}
 	req.IsFirstChat = first == "Y" || first == "y"

@@ -179,8 +179,38 @@ func TestDecodeRequest(t *testing.T) {
 			if err.Code != tt.want.code || !strings.Contains(err.Reason, tt.want.reason) {
 				t.Errorf("DecodeRequest error = %s %q, want %s containing %q", err.Code, err.Reason, tt.want.code, tt.want.reason)
 			}
-			if got != (Request{}) {
-				t.Errorf("DecodeRequest returned %+v with its error, want the zero Request", got)
+			if got != (Request{CallID: got.CallID, ChatBotKey: got.ChatBotKey}) {
+				t.Errorf("DecodeRequest returned %+v with its error, want at most CallID and ChatBotKey", got)
+			}
+		})
+	}
+}
+
+// A refused body still names its call when it could be read: the gateway
+// matches answers to calls by CallId and ChatBotKey.
+func TestDecodeRequestErrorEchoesIDs(t *testing.T) {
+	long := strings.Repeat("x", maxCallID+1)
+	tests := []struct {
+		name, body string
+		want       Request
+	}{
+		{"DTMF not digits", body(`"ScenarioCode":"ask_birthdate","DTMF":"abcdef"`), Request{CallID: "C1", ChatBotKey: "bot00001"}},
+		{"missing Customer", `{"CallId":"C1","ChatBotKey":"bot00001","Agent":1000}`, Request{CallID: "C1", ChatBotKey: "bot00001"}},
+		{"Agent not digits", `{"CallId":"C1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":"abc"}`, Request{CallID: "C1", ChatBotKey: "bot00001"}},
+		{"DTMF without ScenarioCode", body(`"DTMF":"12"`), Request{CallID: "C1", ChatBotKey: "bot00001"}},
+		{"missing CallId", `{"ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000}`, Request{ChatBotKey: "bot00001"}},
+		{"CallId too long", `{"CallId":"` + long + `","ChatBotKey":"bot00001","Customer":"1","Agent":1}`, Request{ChatBotKey: "bot00001"}},
+		{"ChatBotKey an object", `{"CallId":"C1","ChatBotKey":{},"Customer":"1","Agent":1}`, Request{CallID: "C1"}},
+		{"not JSON", `{"CallId":"C1",`, Request{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeRequest([]byte(tt.body))
+			if err == nil || err.Code != BadParameter {
+				t.Fatalf("DecodeRequest error = %v, want TransCode 412", err)
+			}
+			if got != tt.want {
+				t.Errorf("DecodeRequest = %+v with its error, want %+v", got, tt.want)
 			}
 		})
 	}
@@ -334,8 +364,17 @@ func FuzzDecodeRequest(f *testing.F) {
 			if err.Code != BadParameter || err.Reason == "" {
 				t.Fatalf("DecodeRequest error %+v: want TransCode 412 with a reason", err)
 			}
-			if req != (Request{}) {
+			// Only the call's ids are echoed, and only valid ones.
+			if req != (Request{CallID: req.CallID, ChatBotKey: req.ChatBotKey}) {
 				t.Fatalf("DecodeRequest returned %+v with an error", req)
+			}
+			for _, f := range []struct {
+				name, v string
+				max     int
+			}{{"CallId", req.CallID, maxCallID}, {"ChatBotKey", req.ChatBotKey, maxChatBotKey}} {
+				if utf8.RuneCountInString(f.v) > f.max || !utf8.ValidString(f.v) || strings.TrimSpace(f.v) != f.v {
+					t.Fatalf("echoed %s %q is not a valid one", f.name, f.v)
+				}
 			}
 			return
 		}

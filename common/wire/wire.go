@@ -80,14 +80,51 @@ func (c Code) Message() string {
 }
 
 // Error is a failed turn: a TransCode and why, for the caller's Description.
+// Reason is short and generic: it goes to the caller, who must learn nothing
+// of routebot's insides (addresses, key names, store paths). Cause is the
+// failure itself, for the log only.
 type Error struct {
 	Code   Code
 	Reason string
+	Cause  error // for the log, never the answer; may be nil
+	Status int   // the HTTP status when not Code's own (405); 0 otherwise
 }
 
 func (e *Error) Error() string { return string(e.Code) + " " + e.Code.Message() + ": " + e.Reason }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// HTTPStatus is the status to answer with.
+func (e *Error) HTTPStatus() int {
+	if e.Status != 0 {
+		return e.Status
+	}
+	return e.Code.HTTPStatus()
+}
 
 // Errorf builds an *Error.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Reason: fmt.Sprintf(format, args...)}
 }
+
+// Failed builds an *Error whose detail, cause, goes to the log only.
+func Failed(code Code, reason string, cause error) *Error {
+	return &Error{Code: code, Reason: reason, Cause: cause}
+}
+
+// Unauthenticated is the refusal of a request whose bearer token failed:
+// the caller learns only that (which check failed would help a forger), the
+// log gets cause.
+func Unauthenticated(cause error) *Error {
+	return &Error{Code: Unauthorized, Reason: "the bearer token is missing or not accepted", Cause: cause}
+}
+
+// MethodNotAllowed is the refusal of a method other than POST: HTTP 405 with
+// TransCode 412; the edge adds the Allow header (AllowedMethods).
+func MethodNotAllowed(method string) *Error {
+	return &Error{Code: BadParameter, Reason: "method " + method + " is not allowed: use POST", Status: http.StatusMethodNotAllowed}
+}
+
+// AllowedMethods is the Allow header of every turn and classify URL.
+const AllowedMethods = http.MethodPost

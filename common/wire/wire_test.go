@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -58,6 +60,38 @@ func TestCodeValues(t *testing.T) {
 			}
 			if got := tt.code.Message(); got != tt.message {
 				t.Errorf("Message() = %q, want %q", got, tt.message)
+			}
+		})
+	}
+}
+
+func TestErrorStatusAndCause(t *testing.T) {
+	cause := errors.New("read tcp 127.0.0.1:18504->127.0.0.1:51014: i/o timeout")
+	tests := []struct {
+		name       string
+		err        *Error
+		wantStatus int
+		wantCode   Code
+	}{
+		{"method", MethodNotAllowed("GET"), http.StatusMethodNotAllowed, BadParameter},
+		{"unauthenticated", Unauthenticated(cause), http.StatusUnauthorized, Unauthorized},
+		{"failed", Failed(BadParameter, "the request body could not be read", cause), http.StatusBadRequest, BadParameter},
+		{"errorf", Errorf(ServerDB, "x"), http.StatusInternalServerError, ServerDB},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.HTTPStatus(); got != tt.wantStatus {
+				t.Errorf("HTTPStatus() = %d, want %d", got, tt.wantStatus)
+			}
+			if tt.err.Code != tt.wantCode {
+				t.Errorf("Code = %s, want %s", tt.err.Code, tt.wantCode)
+			}
+			// The cause is the log's: never in what the caller reads.
+			if resp := ErrorResponse(Request{}, tt.err); strings.Contains(string(resp.AppendJSON(nil)), "127.0.0.1") {
+				t.Errorf("answer tells the caller the cause: %s", resp.AppendJSON(nil))
+			}
+			if tt.err.Cause != nil && !errors.Is(tt.err, cause) {
+				t.Errorf("the error does not unwrap to its cause")
 			}
 		})
 	}

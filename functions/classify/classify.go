@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -102,14 +103,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	enc.SetEscapeHTML(false)
 	status := http.StatusOK
 	if werr != nil {
-		status = werr.Code.HTTPStatus()
+		status = werr.HTTPStatus()
 		_ = enc.Encode(errorAnswer{Result: "N", TransCode: string(werr.Code), Description: werr.Code.Message() + ": " + werr.Reason, CreateTime: created})
 	} else {
 		_ = enc.Encode(Answer{Category1: res.Path[0], Category2: res.Path[1], Category3: res.Path[2], Answer: res.Summary, CreateTime: created})
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	if werr != nil && werr.Code == wire.Unauthorized {
+	switch {
+	case werr != nil && werr.Code == wire.Unauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="routebot"`)
+	case status == http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", wire.AllowedMethods)
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
@@ -119,12 +123,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Float64("latency_ms", float64(h.opts.Now().Sub(start).Microseconds())/1000))
 	switch {
 	case werr != nil:
-		level := slog.LevelWarn
-		if status >= 500 {
+		level, msg := slog.LevelWarn, "classification refused"
+		switch {
+		case r.Context().Err() != nil:
+			msg = "classification abandoned: the gateway hung up before the answer"
+		case status >= 500:
 			level = slog.LevelError
 		}
-		h.logger.LogAttrs(r.Context(), level, "classification refused", append(attrs,
-			slog.String("TransCode", string(werr.Code)), slog.String("reason", werr.Reason))...)
+		attrs = append(attrs, slog.String("TransCode", string(werr.Code)), slog.String("reason", werr.Reason))
+		if werr.Cause != nil {
+			attrs = append(attrs, slog.String("error", werr.Cause.Error()))
+		}
+		h.logger.LogAttrs(r.Context(), level, msg, attrs...)
 	default:
 		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "classification", append(attrs,
 			slog.String("category", res.Path.String()), slog.String("backend", res.Backend),
@@ -135,10 +145,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) run(ctx context.Context, r *http.Request) (code string, res classify.Result, tenantID string, werr *wire.Error) {
 	code = scenarioCode(r.URL.Path)
 	if r.Method != http.MethodPost {
-		return code, res, "", wire.Errorf(wire.BadParameter, "method %s: use POST", r.Method)
+		return code, res, "", wire.MethodNotAllowed(r.Method)
 	}
 	if err := h.auth.Verify(r.Header.Get("Authorization")); err != nil {
-		return code, res, "", wire.Errorf(wire.Unauthorized, "%v", err)
+		return code, res, "", wire.Unauthenticated(err)
 	}
 	if code == "" {
 		return code, res, "", wire.Errorf(wire.NotFound, "no scenario at %q: POST /{scenarioCode}/chat-gpt", r.URL.Path)
@@ -182,7 +192,7 @@ func scenarioCode(path string) string {
 func readQuestion(r *http.Request) (string, *wire.Error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
-		return "", wire.Errorf(wire.BadParameter, "reading the body: %v", err)
+		return "", wire.Failed(wire.BadParameter, "the request body could not be read", fmt.Errorf("reading the body: %w", err))
 	}
 	if len(body) > MaxBody {
 		return "", wire.Errorf(wire.BadParameter, "body is larger than %d bytes", MaxBody)

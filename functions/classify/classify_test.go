@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/routebot/routebot/common/app"
+	"github.com/routebot/routebot/common/auth"
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
@@ -187,6 +189,7 @@ func TestClassify(t *testing.T) {
 		body        string
 		header      []string // name, value pairs; an empty value deletes
 		want        wire.Code
+		wantHTTP    int       // when not want's own status
 		wantTax     *taxonomy // the answer's categories must be a leaf of it
 	}{
 		{name: "seed sample, form with trailing slash", path: "/star-wars/chat-gpt/", contentType: form, body: seedBody, want: wire.OK, wantTax: &nexus},
@@ -219,7 +222,10 @@ func TestClassify(t *testing.T) {
 		{name: "question not UTF-8", path: "/star-wars/chat-gpt/", contentType: form, body: "question=%ff%fe%fd", want: wire.BadParameter},
 		{name: "body over MaxBody", path: "/star-wars/chat-gpt/", contentType: form,
 			body: "question=고객:" + strings.Repeat("가", MaxBody/3), want: wire.BadParameter},
-		{name: "GET", method: http.MethodGet, path: "/star-wars/chat-gpt/", want: wire.BadParameter},
+		// Wrong methods: HTTP 405, Allow: POST, the envelope with TransCode 412.
+		{name: "GET", method: http.MethodGet, path: "/star-wars/chat-gpt/", want: wire.BadParameter, wantHTTP: 405},
+		{name: "PUT", method: http.MethodPut, path: "/star-wars/chat-gpt", contentType: form, body: seedBody, want: wire.BadParameter, wantHTTP: 405},
+		{name: "HEAD", method: http.MethodHead, path: "/star-wars/chat-gpt/", want: wire.BadParameter, wantHTTP: 405},
 		{name: "no token", path: "/star-wars/chat-gpt/", contentType: form, body: seedBody, header: []string{"Authorization", ""}, want: wire.Unauthorized},
 		{name: "wrong token", path: "/star-wars/chat-gpt/", contentType: form, body: seedBody,
 			header: []string{"Authorization", "Bearer wrong-token-3e8a"}, want: wire.Unauthorized},
@@ -240,8 +246,15 @@ func TestClassify(t *testing.T) {
 			if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			if w.Code != tt.want.HTTPStatus() {
-				t.Errorf("HTTP %d, want %d: %s", w.Code, tt.want.HTTPStatus(), w.Body)
+			wantHTTP := tt.want.HTTPStatus()
+			if tt.wantHTTP != 0 {
+				wantHTTP = tt.wantHTTP
+			}
+			if w.Code != wantHTTP {
+				t.Errorf("HTTP %d, want %d: %s", w.Code, wantHTTP, w.Body)
+			}
+			if allow := w.Header().Get("Allow"); (wantHTTP == http.StatusMethodNotAllowed) != (allow == "POST") {
+				t.Errorf("Allow %q with HTTP %d", allow, w.Code)
 			}
 			var doc map[string]any
 			if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
@@ -483,7 +496,7 @@ func TestWireGolden(t *testing.T) {
 		want                 int
 	}{
 		{name: "answer", golden: "answer.golden", method: http.MethodPost, want: http.StatusOK},
-		{name: "error", golden: "error.golden", method: http.MethodGet, want: http.StatusBadRequest},
+		{name: "error", golden: "error.golden", method: http.MethodGet, want: http.StatusMethodNotAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -625,4 +638,75 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// failingBody is a request body whose read fails as a slow client's does.
+type failingBody struct{}
+
+func (failingBody) Read([]byte) (int, error) {
+	return 0, errors.New("read tcp 127.0.0.1:18504->127.0.0.1:51014: i/o timeout")
+}
+
+// TestRefusalsTellCallersLittle: a refused caller gets the code and a short
+// generic reason; what failed, with addresses and key names, is logged.
+func TestRefusalsTellCallersLittle(t *testing.T) {
+	a, _, _ := buildApp(t, map[string]string{})
+	logs := &logtest.Buffer{}
+	jwtOnly := auth.NewVerifier(auth.StaticKeys(auth.Keys{Tokens: [][]byte{[]byte(testToken)}, JWTKeys: [][]byte{[]byte("the-jwt-key-of-routebot-0123456")}}))
+	const jwtShaped = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJndyJ9.c2lnbmF0dXJl"
+	tests := []struct {
+		name       string
+		verifier   Verifier
+		auth       string
+		body       io.Reader
+		want       wire.Code
+		wantLogged string // in the log line's error, never in the answer
+	}{
+		{"JWT but no JWT key", a.Auth, "Bearer " + jwtShaped, strings.NewReader(seedBody), wire.Unauthorized, "no JWT key is configured"},
+		{"JWT signed by another key", jwtOnly, "Bearer " + jwtShaped, strings.NewReader(seedBody), wire.Unauthorized, "signature matches no configured key"},
+		{"unknown token", a.Auth, "Bearer nope", strings.NewReader(seedBody), wire.Unauthorized, "matches no configured token"},
+		{"body read fails", a.Auth, "Bearer " + testToken, failingBody{}, wire.BadParameter, "127.0.0.1:18504->127.0.0.1:51014: i/o timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := New(a.Flows, tt.verifier, logging.New(logs, slog.LevelDebug), Options{Now: func() time.Time { return fixedNow }})
+			r := httptest.NewRequest(http.MethodPost, "/star-wars/chat-gpt/", tt.body)
+			r.Header.Set("Content-Type", form)
+			r.Header.Set("Authorization", tt.auth)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			var doc map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+				t.Fatalf("answer is not JSON: %s", w.Body)
+			}
+			checkErrorEnvelope(t, doc, tt.want)
+			for _, detail := range []string{tt.wantLogged, "JWT", "127.0.0.1", "configured"} {
+				if strings.Contains(w.Body.String(), detail) {
+					t.Errorf("the answer tells the caller %q: %s", detail, w.Body)
+				}
+			}
+			line := logs.Find(t, "classification refused")
+			if line == nil || !strings.Contains(fmt.Sprint(line["error"]), tt.wantLogged) {
+				t.Errorf("log line %v, want error containing %q", line, tt.wantLogged)
+			}
+		})
+	}
+}
+
+// TestHangUpIsNotAnError: a gateway gone before its answer is a warning
+// naming what happened, not an error that pages an operator.
+func TestHangUpIsNotAnError(t *testing.T) {
+	a, _, _ := buildApp(t, map[string]string{})
+	logs := &logtest.Buffer{}
+	h := New(a.Flows, a.Auth, logging.New(logs, slog.LevelDebug), Options{})
+	ctx, hangUp := context.WithCancel(context.Background())
+	hangUp()
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/star-wars/chat-gpt/", strings.NewReader(seedBody))
+	r.Header.Set("Content-Type", form)
+	r.Header.Set("Authorization", "Bearer "+testToken)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	line := logs.Find(t, "classification abandoned: the gateway hung up before the answer")
+	if line == nil || line["severity"] != "WARNING" {
+		t.Fatalf("logged %s, want the abandoned classification at WARNING", logs.String())
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,8 +21,8 @@ import (
 	"time"
 
 	"github.com/routebot/routebot/common/classify"
-	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/engine"
+	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/tenant"
@@ -94,35 +95,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var lg turnLog
 	req, body, werr := h.turn(ctx, r, buf, &lg)
+	code, status := wire.OK, http.StatusOK
 	if werr != nil {
 		resp := wire.ErrorResponse(req, werr)
 		body = resp.AppendJSON(buf.Bytes()[:0])
-	}
-	code := wire.OK
-	if werr != nil {
-		code = werr.Code
+		code, status = werr.Code, werr.HTTPStatus()
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	if code == wire.Unauthorized {
+	switch {
+	case code == wire.Unauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="routebot"`)
+	case status == http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", wire.AllowedMethods)
 	}
-	w.WriteHeader(code.HTTPStatus())
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	h.log(r, req, code, werr, &lg, start)
 }
 
 // turn does the work; body is the answer when werr is nil.
 func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, lg *turnLog) (wire.Request, []byte, *wire.Error) {
-	if r.Method != http.MethodPost {
-		return wire.Request{}, nil, wire.Errorf(wire.BadParameter, "method %s: use POST", r.Method)
-	}
 	lg.scenario = strings.Trim(r.URL.Path, "/")
+	if r.Method != http.MethodPost {
+		return wire.Request{}, nil, wire.MethodNotAllowed(r.Method)
+	}
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, wire.MaxBody+1)); err != nil {
-		return wire.Request{}, nil, wire.Errorf(wire.BadParameter, "reading the body: %v", err)
+		return wire.Request{}, nil, wire.Failed(wire.BadParameter, "the request body could not be read", fmt.Errorf("reading the body: %w", err))
 	}
 	if authErr := h.auth.Verify(r.Header.Get("Authorization")); authErr != nil {
 		req, _ := wire.DecodeRequest(buf.Bytes()) // best effort, to echo CallId
-		return req, nil, wire.Errorf(wire.Unauthorized, "%v", authErr)
+		return req, nil, wire.Unauthenticated(authErr)
 	}
 	req, werr := wire.DecodeRequest(buf.Bytes())
 	if werr != nil {
@@ -143,8 +145,12 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 
 	turn := engine.Turn{ScenarioCode: req.ScenarioCode, ChatMsg: req.ChatMsg, Answer: req.Answer, DTMF: req.DTMF,
 		Customer: req.Customer}
-	if req.ScenarioCode == "" || req.ScenarioCode == flow.Code {
-		turn.CustomerName = h.customerName(ctx, t.ID, req.Customer)
+	// ${name} is looked up once per session, on the call's first turn,
+	// whichever step that turn names. Most first turns look like one, and are
+	// looked up before the session's lock is taken.
+	looked := req.IsFirstChat || req.ScenarioCode == "" || req.ScenarioCode == flow.Code
+	if looked {
+		turn.CustomerName = h.customerName(ctx, r, t.ID, req)
 	}
 	if text, ok := engine.Utterance(flow, turn); ok {
 		turn.Class, turn.ClassErr = h.classify(ctx, t, text, req.CallID)
@@ -164,6 +170,10 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 			return store.Commit{}, nil
 		}
 		turn.Now = h.opts.Now()
+		if !looked && (!found || cur.Scenario != flow.Code) {
+			// A new session on a turn that did not look like a first one.
+			turn.CustomerName, looked = h.customerName(ctx, r, t.ID, req), true
+		}
 		out, werr := h.engine.Turn(flow, cur, found, turn)
 		if werr != nil {
 			return store.Commit{}, werr
@@ -206,10 +216,12 @@ func (h *Handler) classify(ctx context.Context, t *tenant.Tenant, text, callID s
 	return &res, nil
 }
 
-func (h *Handler) customerName(ctx context.Context, tenantID, phone string) string {
-	name, err := h.directory.CustomerName(ctx, tenantID, phone)
+func (h *Handler) customerName(ctx context.Context, r *http.Request, tenantID string, req wire.Request) string {
+	name, err := h.directory.CustomerName(ctx, tenantID, req.Customer)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		logging.From(ctx).Warn("customer directory lookup failed; using the tenant's default name", "tenant", tenantID, "error", err)
+		attrs := append(logging.TraceAttrs(r, h.opts.Project), slog.String("CallId", req.CallID),
+			slog.String("tenant", tenantID), slog.String("error", err.Error()))
+		h.logger.LogAttrs(r.Context(), slog.LevelWarn, "customer directory lookup failed; using the tenant's default name", attrs...)
 	}
 	return name
 }
@@ -242,6 +254,11 @@ func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *w
 	level := slog.LevelInfo
 	msg := "turn"
 	switch {
+	case werr != nil && r.Context().Err() != nil:
+		// The gateway hung up (or its request was cancelled) before the
+		// answer: nothing for an operator to fix, and the gateway's retry,
+		// if any, is answered consistently (see docs/edges.md).
+		level, msg = slog.LevelWarn, "turn abandoned: the gateway hung up before the answer"
 	case code.HTTPStatus() >= 500:
 		level, msg = slog.LevelError, "turn failed"
 	case werr != nil:
@@ -271,6 +288,9 @@ func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *w
 	}
 	if werr != nil {
 		attrs = append(attrs, slog.String("reason", werr.Reason))
+		if werr.Cause != nil {
+			attrs = append(attrs, slog.String("error", werr.Cause.Error()))
+		}
 	}
 	h.logger.LogAttrs(r.Context(), level, msg, attrs...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -254,7 +255,11 @@ func TestRefusals(t *testing.T) {
 		wantCode string
 	}{
 		{"body over 64 KiB", "POST", "/SCENARIO01", body("B1", "ChatMsg", strings.Repeat("가", 22000)), "Bearer " + token, 400, "412"},
-		{"GET", "GET", "/SCENARIO01", "", "Bearer " + token, 400, "412"},
+		// Wrong methods: 405 with Allow: POST and the envelope (TransCode 412).
+		{"GET", "GET", "/SCENARIO01", "", "Bearer " + token, 405, "412"},
+		{"PUT", "PUT", "/SCENARIO01", body("B1"), "Bearer " + token, 405, "412"},
+		{"HEAD", "HEAD", "/SCENARIO01", "", "Bearer " + token, 405, "412"},
+		{"DELETE without a token", "DELETE", "/SCENARIO01", "", "", 405, "412"},
 		{"nested path", "POST", "/SCENARIO01/x", body("B1"), "Bearer " + token, 404, "404"},
 		{"root", "POST", "/", body("B1"), "Bearer " + token, 404, "404"},
 		{"unknown step", "POST", "/SCENARIO01", body("B1", "ScenarioCode", "nope"), "Bearer " + token, 404, "404"},
@@ -276,6 +281,150 @@ func TestRefusals(t *testing.T) {
 			}
 			if d, _ := doc["Description"].(string); d == "" {
 				t.Errorf("no Description explains the refusal")
+			}
+			if allow := w.Header().Get("Allow"); (tt.wantHTTP == 405) != (allow == "POST") {
+				t.Errorf("Allow %q with HTTP %d", allow, w.Code)
+			}
+		})
+	}
+}
+
+// TestRefusalEchoesCall: a 412 names the call it refuses whenever the body
+// decoded that far, in the answer and in its log line, so the gateway and
+// an operator can match it to the call.
+func TestRefusalEchoesCall(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	tests := []struct {
+		name, body string
+	}{
+		{"DTMF not digits", body("E1", "ScenarioCode", "ask_birthdate", "DTMF", "abcdef")},
+		{"missing Customer", `{"CallId":"E1","ChatBotKey":"bot00001","Agent":1000}`},
+		{"Agent not digits", `{"CallId":"E1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":"abc"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, doc, _ := e.post(t, "/SCENARIO01", tt.body)
+			if code != 400 || doc["TransCode"] != "412" {
+				t.Fatalf("got %d %v, want 412", code, doc)
+			}
+			if doc["CallId"] != "E1" || doc["ChatBotKey"] != "bot00001" {
+				t.Errorf("answer %v does not echo CallId E1 and ChatBotKey bot00001", doc)
+			}
+			line := e.logs.Find(t, "turn refused")
+			if line == nil || line["CallId"] != "E1" {
+				t.Errorf("log line %v, want CallId E1", line)
+			}
+		})
+	}
+}
+
+// TestFirstTurnLooksUpName: ${name} comes from the directory on a call's
+// first turn, whichever step it names; later turns keep it.
+func TestFirstTurnLooksUpName(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	tests := []struct {
+		name, body, want string
+	}{
+		{"first turn naming a step", body("N1", "ScenarioCode", "greeting"), "안녕하세요 김민수님"},
+		{"first turn naming the flow", body("N2", "ScenarioCode", "SCENARIO01"), "안녕하세요 김민수님"},
+		{"first turn naming nothing", body("N3"), "안녕하세요 김민수님"},
+		{"first turn of a caller not in the directory", `{"CallId":"N4","ChatBotKey":"bot00001","Customer":"0212345678","Agent":1,"ScenarioCode":"greeting"}`, "안녕하세요 고객님"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, doc, _ := e.post(t, "/SCENARIO01", tt.body)
+			if d, _ := doc["Description"].(string); !strings.HasPrefix(d, tt.want) {
+				t.Errorf("Description %q, want it to begin %q", d, tt.want)
+			}
+		})
+	}
+	// The second turn of N1 asks again and still knows the name.
+	_, doc, _ := e.post(t, "/SCENARIO01", body("N1", "ScenarioCode", "greeting", "Answer", ""), "Idempotency-Key", "second")
+	if d, _ := doc["Description"].(string); !strings.HasPrefix(d, "안녕하세요 김민수님") {
+		t.Errorf("second turn: Description %q", d)
+	}
+}
+
+// brokenDirectory fails every lookup as an unreachable store does.
+type brokenDirectory struct{}
+
+func (brokenDirectory) CustomerName(context.Context, string, string) (string, error) {
+	return "", fmt.Errorf("firestore: customer of tenant %q: %w", "nexus", store.ErrUnavailable)
+}
+
+// TestDirectoryFailureLogged: the warning goes through the handler's own
+// logger, with severity, the turn's trace and span, and the CallId.
+func TestDirectoryFailureLogged(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	e.h.directory = brokenDirectory{}
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(body("D1", "IsFirstChat", "Y")))
+	r.Header.Set("Authorization", "Bearer "+token)
+	r.Header.Set("X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/74;o=1")
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	if !strings.Contains(w.Body.String(), "안녕하세요 고객님") {
+		t.Errorf("answer %s, want the tenant's default name", w.Body)
+	}
+	line := e.logs.Find(t, "customer directory lookup failed; using the tenant's default name")
+	want := map[string]any{"severity": "WARNING", "CallId": "D1", "tenant": "nexus",
+		logging.TraceKey: "projects/proj/traces/105445aa7843bc8bf206b12000100000", logging.SpanKey: "000000000000004a"}
+	if line == nil {
+		t.Fatalf("no warning in the handler's log:\n%s", e.logs.String())
+	}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("log %s = %v, want %v", k, line[k], v)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(line["error"]), "store unavailable") {
+		t.Errorf("log error %v", line["error"])
+	}
+}
+
+// slowBody fails its read as a client too slow for the server's deadline.
+type slowBody struct{}
+
+func (slowBody) Read([]byte) (int, error) {
+	return 0, errors.New("read tcp 127.0.0.1:18504->127.0.0.1:51014: i/o timeout")
+}
+
+// TestRefusalsTellCallersLittle: the caller gets the code and a short
+// generic reason; the detail is logged.
+func TestRefusalsTellCallersLittle(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	withJWTKey := auth.NewVerifier(auth.StaticKeys(auth.Keys{JWTKeys: [][]byte{[]byte("the-jwt-key-of-routebot-0123456")}}))
+	const jwtShaped = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJndyJ9.c2lnbmF0dXJl"
+	tests := []struct {
+		name       string
+		verifier   Verifier
+		auth       string
+		body       io.Reader
+		wantCode   string
+		wantLogged string
+	}{
+		{"JWT but no JWT key", e.h.auth, "Bearer " + jwtShaped, strings.NewReader(body("T1")), "401", "no JWT key is configured"},
+		{"JWT signed by another key", withJWTKey, "Bearer " + jwtShaped, strings.NewReader(body("T1")), "401", "signature matches no configured key"},
+		{"slow body", e.h.auth, "Bearer " + token, slowBody{}, "412", "127.0.0.1:18504->127.0.0.1:51014: i/o timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := *e.h
+			h.auth = tt.verifier
+			r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", tt.body)
+			r.Header.Set("Authorization", tt.auth)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if !strings.Contains(w.Body.String(), `"TransCode":"`+tt.wantCode+`"`) {
+				t.Fatalf("answer %s, want TransCode %s", w.Body, tt.wantCode)
+			}
+			for _, detail := range []string{tt.wantLogged, "JWT", "127.0.0.1", "configured"} {
+				if strings.Contains(w.Body.String(), detail) {
+					t.Errorf("the answer tells the caller %q: %s", detail, w.Body)
+				}
+			}
+			line := e.logs.Find(t, "turn refused")
+			if line == nil || !strings.Contains(fmt.Sprint(line["error"]), tt.wantLogged) {
+				t.Errorf("log line %v, want error containing %q", line, tt.wantLogged)
 			}
 		})
 	}
@@ -417,5 +566,24 @@ func BenchmarkTurnParallel(b *testing.B) {
 	if n := len(lat); n > 0 {
 		b.ReportMetric(float64(lat[n*50/100].Microseconds()), "p50-µs")
 		b.ReportMetric(float64(lat[n*99/100].Microseconds()), "p99-µs")
+	}
+}
+
+// TestHangUpIsNotAnError: a turn whose gateway has gone is a warning naming
+// the call, not an error that pages an operator. (On the Firestore emulator,
+// mid-transaction: cmd/local's TestFirestoreEndToEnd.)
+func TestHangUpIsNotAnError(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	ctx, hangUp := context.WithCancel(context.Background())
+	hangUp()
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/SCENARIO01", strings.NewReader(body("H1", "IsFirstChat", "Y")))
+	r.Header.Set("Authorization", "Bearer "+token)
+	e.h.ServeHTTP(httptest.NewRecorder(), r)
+	line := e.logs.Find(t, "turn abandoned: the gateway hung up before the answer")
+	if line == nil || line["severity"] != "WARNING" || line["CallId"] != "H1" {
+		t.Fatalf("logged %s, want the abandoned turn at WARNING with its CallId", e.logs.String())
+	}
+	if log, _ := e.store.Log(context.Background(), "H1"); len(log) != 0 {
+		t.Errorf("the abandoned turn was logged as played: %v", log)
 	}
 }

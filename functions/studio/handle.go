@@ -68,7 +68,8 @@ var deployed = app.NewDeployed("studio", func(a *app.App) http.Handler {
 			writeJSON(w, http.StatusInternalServerError, errorBody{Error: "the studio is misconfigured; see its logs"})
 		})
 	}
-	return h
+	// Deployed, the function is served at /: its root opens the page.
+	return h.Wrap(http.RedirectHandler("/studio/", http.StatusFound))
 }, func(w http.ResponseWriter, _ error) {
 	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "the studio cannot start; see its logs"})
 })

@@ -4,12 +4,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 func moduleRoot(t *testing.T) string {
@@ -30,10 +35,38 @@ func moduleRoot(t *testing.T) string {
 	}
 }
 
+const (
+	jsonType = "application/json"
+	formType = "application/x-www-form-urlencoded"
+)
+
+type call struct {
+	function, name, path, body, ctype, want string
+}
+
+// calls are requests as the gateway sends them, path below its base URL,
+// each with the registered function that serves it. A new function (Profile
+// …) adds its rows here: both modes play every row, and the all-functions
+// run fails while a registered function has none.
+var calls = []call{
+	{"Scenario", "turn", "/SCENARIO01",
+		`{"CallId":"D1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`,
+		jsonType, `"ServiceCode":"S0000"`},
+	{"Classify", "classification", "/star-wars/chat-gpt/", "question=고객: 환불 받고 싶어요",
+		formType, `"category3":"환불요청"`},
+	{"Gateway", "turn", "/SCENARIO01",
+		`{"CallId":"D2","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"ChatMsg":"상담원 연결해 주세요"}`,
+		jsonType, `"TransfterNumber":"40001"`},
+	{"Gateway", "classification", "/star-wars/chat-gpt", "question=고객: 환불 받고 싶어요",
+		formType, `"category3":"환불요청"`},
+}
+
 // TestDeployFromRoot builds cmd/functions, the buildpack's main (blank import
-// of the root package, funcframework), and calls every function through it:
-// by FUNCTION_TARGET at /, and all at /{Name} without it. It builds inside
-// this module, so it needs nothing beyond what go.sum names.
+// of the root package, funcframework), and plays every call through it: with
+// FUNCTION_TARGET, each function alone at / as Cloud Run serves it; without,
+// all of them in one process, each at /{Name} with the gateway's path in the
+// query (funcmount). It builds inside this module, so it needs nothing beyond
+// what go.sum names.
 func TestDeployFromRoot(t *testing.T) {
 	root := moduleRoot(t)
 	bin := filepath.Join(t.TempDir(), "functions")
@@ -43,39 +76,88 @@ func TestDeployFromRoot(t *testing.T) {
 		t.Fatalf("go build ./cmd/functions: %v\n%s", err, out)
 	}
 
-	tests := []struct {
-		name, target, path, body, ctype, want string
-	}{
-		{"Scenario", "Scenario", "/SCENARIO01",
-			`{"CallId":"D1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`,
-			"application/json", `"ServiceCode":"S0000"`},
-		{"Classify", "Classify", "/star-wars/chat-gpt/", "question=고객: 환불 받고 싶어요",
-			"application/x-www-form-urlencoded", `"category3":"환불요청"`},
-		{"Gateway turn", "Gateway", "/SCENARIO01",
-			`{"CallId":"D2","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"ChatMsg":"상담원 연결해 주세요"}`,
-			"application/json", `"TransfterNumber":"40001"`},
-		{"Gateway classification", "Gateway", "/star-wars/chat-gpt", "question=고객: 환불 받고 싶어요",
-			"application/x-www-form-urlencoded", `"category3":"환불요청"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			port := freePort(t)
-			cmd := exec.Command(bin)
-			cmd.Env = append(os.Environ(), "PORT="+port, "FUNCTION_TARGET="+tt.target, "ROUTEBOT_API_TOKEN=deploy-token",
-				"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR")
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+	t.Run("FUNCTION_TARGET", func(t *testing.T) {
+		var functions []string
+		for _, c := range calls {
+			if !slices.Contains(functions, c.function) {
+				functions = append(functions, c.function)
 			}
-			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-			got := post(t, "http://127.0.0.1:"+port+tt.path, tt.body, tt.ctype)
-			if !strings.Contains(got, tt.want) {
-				t.Fatalf("%s answered %s, want %s", tt.target, got, tt.want)
+		}
+		for _, fn := range functions {
+			t.Run(fn, func(t *testing.T) {
+				base, _ := start(t, bin, "FUNCTION_TARGET="+fn)
+				for _, c := range calls {
+					if c.function != fn {
+						continue
+					}
+					t.Run(c.name, func(t *testing.T) {
+						if code, got := post(t, base+c.path, c.body, c.ctype); code != http.StatusOK || !strings.Contains(got, c.want) {
+							t.Fatalf("%s answered HTTP %d %s, want %s", c.path, code, got, c.want)
+						}
+					})
+				}
+			})
+		}
+	})
+
+	t.Run("all functions", func(t *testing.T) {
+		base, stdout := start(t, bin)
+		for _, c := range calls {
+			t.Run(c.function+" "+c.name, func(t *testing.T) {
+				u := base + "/" + c.function + "?path=" + url.QueryEscape(c.path)
+				if code, got := post(t, u, c.body, c.ctype); code != http.StatusOK || !strings.Contains(got, c.want) {
+					t.Fatalf("%s answered HTTP %d %s, want %s", u, code, got, c.want)
+				}
+			})
+		}
+		// The framework mounts each function at exactly /{Name}: nothing
+		// below it reaches a function, hence the query.
+		if code, got := post(t, base+"/Scenario/SCENARIO01", calls[0].body, jsonType); code != http.StatusNotFound {
+			t.Errorf("/Scenario/SCENARIO01 answered HTTP %d %s, want the framework's 404", code, got)
+		}
+		// Every registered function has calls in the table.
+		served := regexp.MustCompile(`Serving function: "([^"]+)"`).FindAllStringSubmatch(stdout.String(), -1)
+		if len(served) == 0 {
+			t.Fatalf("the framework named no function it serves:\n%s", stdout.String())
+		}
+		for _, m := range served {
+			if !slices.ContainsFunc(calls, func(c call) bool { return c.function == m[1] }) {
+				t.Errorf("function %s is registered but the calls table has no row for it", m[1])
 			}
-		})
-	}
+		}
+	})
 }
 
-func post(t *testing.T, url, body, ctype string) string {
+// start runs the functions binary with env on a free loopback port and
+// returns its base URL and what it prints on stdout.
+func start(t *testing.T, bin string, env ...string) (string, *logtest.Buffer) {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(cleanEnv(), append(env, "PORT="+port, "LOCAL_ONLY=true", "ROUTEBOT_API_TOKEN=deploy-token",
+		"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR")...)
+	stdout := &logtest.Buffer{}
+	cmd.Stdout = stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return "http://127.0.0.1:" + port, stdout
+}
+
+// cleanEnv is the test's environment without what the function reads.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ROUTEBOT_") && !strings.HasPrefix(kv, "FUNCTION_TARGET=") && !strings.HasPrefix(kv, "PORT=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// post sends a call, retrying while the function is still starting.
+func post(t *testing.T, url, body, ctype string) (int, string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -86,7 +168,7 @@ func post(t *testing.T, url, body, ctype string) string {
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			return string(b)
+			return resp.StatusCode, string(b)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no answer from the function: %v", err)

@@ -1,5 +1,6 @@
 // Package deploytest checks that routebot deploys the way Google's Go
-// functions build does it: a generated main package in another module that
-// imports the repository root (package routebot) and serves the function
-// named by FUNCTION_TARGET with functions-framework-go.
+// functions build does it: cmd/functions, the main the buildpack generates
+// (a blank import of the repository root, package routebot, and
+// functions-framework-go), serves the function named by FUNCTION_TARGET at
+// /, or every registered function at /{Name} without it.
 package deploytest

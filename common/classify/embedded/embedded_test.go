@@ -242,6 +242,52 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+func TestRewrite(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"nothing to do", "환불 받고 싶어요", " 환불 받고 싶어요 "},
+		{"spoken birth date, its particle read as a digit", "생년월일은 구공공일공일이요", " 생년월일은 # 요 "},
+		{"spoken phone number", "공일공 구팔칠육 오사삼이로 바꿔 주세요", " # # # 로 바꿔 주세요 "},
+		{"spoken date", "이십구 일에 주문했어요", " # 일에 주문했어요 "},
+		{"ascii digits", "주문번호 20260301 이에요 1권", " 주문번호 # 이에요 # 권 "},
+		{"two number syllables are a word", "이사했어요 오일 일이 많아요", " 이사했어요 오일 일이 많아요 "},
+		{"dismissal drops what it rules out", "환불 말고요 영수증만 필요해요", " 영수증만 필요해요 "},
+		{"dismissal drops a noun and its bound noun", "영수증 건은 아니고요 저작권 문의예요", " 저작권 문의예요 "},
+		{"dismissal at the start", "말고 상담원이요", " 상담원이요 "},
+		{"dismissal after one word", "비번 말고 아이디요", " 아이디요 "},
+		{"no need", "아니요 연장은 필요 없고 환불해 주세요", " 환불해 주세요 "},
+		{"a need stays", "영수증이 필요해요 다른 건 없고요", " 영수증이 필요해요 다른 건 없고요 "},
+		{"empty", "", " "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(rewrite(nil, normalize(nil, tt.in)))
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConcentration(t *testing.T) {
+	// Feature 0 is only in category 0, feature 1 in both alike, feature 2
+	// mostly in category 1.
+	counts := [][]float64{{4, 2, 1}, {0, 2, 6}}
+	got := concentration(counts, 3)
+	if !(got[0] > 0.8 && got[1] < 0.05 && got[1] < got[2] && got[2] < got[0]) {
+		t.Errorf("concentration = %v: want feature 0 near 1, feature 1 near 0, feature 2 in between", got)
+	}
+	for f, g := range got {
+		if g < 0 || g > 1 {
+			t.Errorf("feature %d: concentration %v outside 0..1", f, g)
+		}
+	}
+	if got := concentration([][]float64{{1, 2}}, 2); got[0] != 1 || got[1] != 1 {
+		t.Errorf("one category: got %v, want every feature 1", got)
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	p := classify.Path{"a", "b", "c"}
 	empty, err := classify.NewTaxonomy([]classify.Category{{Path: p}}, p)

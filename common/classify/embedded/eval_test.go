@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,7 @@ type labelled struct {
 	Cat2     string   `json:"category2"`
 	Cat3     string   `json:"category3"`
 	Keywords []string `json:"summary_keywords"`
+	Style    string   `json:"style"` // how it is said (held-out sets only)
 }
 
 func readJSONL(t testing.TB, path string) []labelled {
@@ -100,28 +102,89 @@ func readJSONL(t testing.TB, path string) []labelled {
 	return out
 }
 
+// tally counts right answers out of all.
+type tally struct{ right, total int }
+
 // evalReport is the outcome of classifying a labelled set.
 type evalReport struct {
-	right, total int
-	wrong        map[string]int // "true → predicted"
-	keywordsHit  int
-	keywords     int
+	tally
+	byCategory  map[string]*tally
+	byStyle     map[string]*tally
+	wrong       map[string]int // "true → predicted"
+	errors      []string       // the misclassified texts, for the failure message
+	keywordsHit int
+	keywords    int
 }
 
 func (r evalReport) accuracy() float64 { return float64(r.right) / float64(r.total) }
 
-func (r evalReport) confusion() string {
+// wrongPairs lists the confused pairs, most frequent first.
+func (r evalReport) wrongPairs() string {
 	pairs := make([]string, 0, len(r.wrong))
-	for p, n := range r.wrong {
-		pairs = append(pairs, fmt.Sprintf("%s ×%d", p, n))
+	for p := range r.wrong {
+		pairs = append(pairs, p)
 	}
-	slices.Sort(pairs)
+	slices.SortFunc(pairs, func(a, b string) int {
+		if d := r.wrong[b] - r.wrong[a]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	for i, p := range pairs {
+		pairs[i] = fmt.Sprintf("%s ×%d", p, r.wrong[p])
+	}
 	return strings.Join(pairs, "; ")
+}
+
+// confusion is the per-category table printed when a bar is missed: each true
+// category's accuracy and what it was taken for.
+func (r evalReport) confusion() string {
+	var b strings.Builder
+	cats := make([]string, 0, len(r.byCategory))
+	for c := range r.byCategory {
+		cats = append(cats, c)
+	}
+	slices.Sort(cats)
+	for _, c := range cats {
+		n := r.byCategory[c]
+		fmt.Fprintf(&b, "\n  %-12s %2d/%-2d", c, n.right, n.total)
+		for p, k := range r.wrong {
+			if got, ok := strings.CutPrefix(p, c+" → "); ok {
+				fmt.Fprintf(&b, "  → %s ×%d", got, k)
+			}
+		}
+	}
+	for _, e := range r.errors {
+		b.WriteString("\n  ")
+		b.WriteString(e)
+	}
+	return b.String()
+}
+
+func (r evalReport) styles() string {
+	styles := make([]string, 0, len(r.byStyle))
+	for s, n := range r.byStyle {
+		styles = append(styles, fmt.Sprintf("%s %d/%d", s, n.right, n.total))
+	}
+	slices.Sort(styles)
+	return strings.Join(styles, ", ")
 }
 
 func evaluate(t testing.TB, c classify.Classifier, items []labelled, asTranscript bool) evalReport {
 	t.Helper()
-	r := evalReport{wrong: map[string]int{}}
+	r := evalReport{byCategory: map[string]*tally{}, byStyle: map[string]*tally{}, wrong: map[string]int{}}
+	count := func(m map[string]*tally, key string, right bool) {
+		if key == "" {
+			return
+		}
+		if m[key] == nil {
+			m[key] = &tally{}
+		}
+		m[key].total++
+		if right {
+			m[key].right++
+		}
+	}
 	for _, it := range items {
 		text := it.Text
 		if asTranscript {
@@ -131,12 +194,16 @@ func evaluate(t testing.TB, c classify.Classifier, items []labelled, asTranscrip
 		if err != nil {
 			t.Fatalf("classify %q: %v", text, err)
 		}
+		right := res.Path[2] == it.Cat3
 		r.total++
-		if res.Path[2] == it.Cat3 {
+		if right {
 			r.right++
 		} else {
 			r.wrong[it.Cat3+" → "+res.Path[2]]++
+			r.errors = append(r.errors, fmt.Sprintf("want %s, got %s: %q", it.Cat3, res.Path[2], text))
 		}
+		count(r.byCategory, it.Cat3, right)
+		count(r.byStyle, it.Style, right)
 		summary := strings.ReplaceAll(res.Summary, " ", "")
 		for _, k := range it.Keywords {
 			r.keywords++
@@ -148,140 +215,114 @@ func evaluate(t testing.TB, c classify.Classifier, items []labelled, asTranscrip
 	return r
 }
 
-// heldOut are sentences written for this test only, apart from the taxonomy
-// examples and the public data, to catch a classifier that merely fits them.
-var heldOut = []struct{ text, want string }{
-	{"교재 보내셨으면 송장 번호 좀 문자로 넣어 주세요", "배송조회"},
-	{"아 그 월요일에 결제한 책이요 지금 어디쯤 오고 있나요", "배송조회"},
-	{"택배 도착 예정 시간 좀 알 수 있을까요", "배송조회"},
-	{"벌써 이 주째 기다리고 있는데 책이 안 와요 어떻게 된 거죠", "배송지연"},
-	{"배송 예정일을 사흘이나 넘겼어요 너무하시네요", "배송지연"},
-	{"택배가 며칠째 물류센터에서 안 움직여요 왜 이렇게 늦어요", "배송지연"},
-	{"주문서에 적은 주소가 틀려서요 다른 주소로 좀 바꿔 주세요", "배송지변경"},
-	{"이번 주문은 시골 할머니 댁으로 받고 싶은데 주소 수정 돼요?", "배송지변경"},
-	{"배송지 정보 수정하려고 전화했는데요 아직 출발 안 했죠", "배송지변경"},
-	{"그 주문 그냥 취소할게요 필요가 없어졌어요", "주문취소"},
-	{"입금하기 전인데 주문 건 취소 처리해 주세요", "주문취소"},
-	{"주문 잘못 넣었어요 전부 취소 부탁드립니다", "주문취소"},
-	{"주문한 문제집 권수를 좀 늘리고 싶은데 가능할까요", "주문변경"},
-	{"제가 고른 책이 초급이었는데 중급으로 교체해 주세요", "주문변경"},
-	{"배송 전이면 주문 상품 하나만 다른 걸로 바꿔 주세요", "주문변경"},
-	{"받아 보니까 제가 찾던 책이 아니네요 환불 부탁드립니다", "환불요청"},
-	{"인강 결제한 지 이틀 됐는데 환불 신청하려고요", "환불요청"},
-	{"책에 물이 묻어서 왔어요 돈으로 돌려받고 싶어요", "환불요청"},
-	{"환불해 준다고 하셨는데 아직 통장에 안 들어왔어요", "환불진행조회"},
-	{"반품 접수한 책 환불이 어디까지 진행됐는지 알고 싶어요", "환불진행조회"},
-	{"결제 취소 요청한 게 카드 내역에 아직 그대로 남아 있어요", "환불진행조회"},
-	{"결제 진행하면 카드 승인이 안 된다고 떠요", "결제오류"},
-	{"돈은 나갔는데 주문 완료가 안 됐어요", "결제오류"},
-	{"계속 결제 실패라고 나와서 주문을 못 하겠어요", "결제오류"},
-	{"회사에 제출할 결제 영수증이 필요한데 발급해 주실 수 있나요", "영수증발급"},
-	{"현금영수증 신청을 깜빡했는데 지금 해도 되나요", "영수증발급"},
-	{"세금계산서 발행 받으려면 뭘 보내 드려야 돼요", "영수증발급"},
-	{"영어 회화 인강을 듣고 싶은데 어떻게 등록하나요", "수강신청"},
-	{"교재 쿠폰 등록해서 무료 강의 신청하려고요", "수강신청"},
-	{"수강 신청 페이지가 어디 있는지 모르겠어요", "수강신청"},
-	{"강의 기간이 끝나 가는데 연장 좀 할 수 있을까요", "수강기간연장"},
-	{"수강 기간 만료돼서 더 이상 강의가 안 열려요 연장하고 싶어요", "수강기간연장"},
-	{"사정이 생겨서 강의를 못 들었는데 기간 늘려 주실 수 있나요", "수강기간연장"},
-	{"이 문법책이 중학생 수준에 맞는지 궁금해요", "교재내용문의"},
-	{"교재 듣기 음원은 어디서 다운받아요", "교재내용문의"},
-	{"개정판에는 어떤 내용이 추가됐나요", "교재내용문의"},
-	{"교재에 틀린 답이 있는 것 같은데 정오표 확인해 주세요", "정오표문의"},
-	{"해설지 답이 본문 문제랑 안 맞아요 오타 같아요", "정오표문의"},
-	{"정오표를 홈페이지에서 못 찾겠어요", "정오표문의"},
-	{"아이디를 까먹어서 로그인을 못 하고 있어요", "아이디찾기"},
-	{"가입한 아이디가 뭔지 확인하고 싶어요", "아이디찾기"},
-	{"본인 인증했는데도 아이디가 안 찾아져요", "아이디찾기"},
-	{"비밀번호가 기억 안 나서 새로 설정하고 싶어요", "비밀번호재설정"},
-	{"비번 찾기 눌렀는데 인증 메일이 안 와요", "비밀번호재설정"},
-	{"비밀번호 몇 번 틀렸더니 로그인이 막혔어요", "비밀번호재설정"},
-	{"이 건은 담당자분께 전달해 주시고 연락 부탁드려요", "담당자확인전달요청"},
-	{"교재 대량 구매 관련해서 담당 부서 회신을 받고 싶어요", "담당자확인전달요청"},
-	{"지난번 문의에 대해 아직 답을 못 받았어요 담당자 확인 부탁드립니다", "담당자확인전달요청"},
-	{"상담원이랑 바로 얘기하고 싶어요", "상담원연결"},
-	{"직원분 연결 좀 해 주세요", "상담원연결"},
-	{"ARS 말고 사람이랑 통화할래요", "상담원연결"},
-}
-
-// heldOutTranscripts are calls written for this test only.
-var heldOutTranscripts = []struct{ text, want string }{
-	{"상담원:안녕하세요 넥서스입니다 무엇을 도와드릴까요?\n고객:제가 토익 인강을 듣고 있는데요 회사 일이 바빠서 진도를 절반도 못 나갔어요 다음 주면 끝난다고 나와서요\n상담원:네 수강 기간은 마이페이지에서 한 번 연장하실 수 있습니다\n고객:연장하면 얼마나 더 들을 수 있어요?\n상담원:한 달 단위로 연장되고 비용은 정가의 일부만 받고 있습니다\n고객:네 그럼 한 달 연장할게요", "수강기간연장"},
-	{"상담원:넥서스 고객센터입니다\n고객:아 네 문제집 사려고 결제하는데요 카카오페이로 하면 자꾸 오류가 떠요\n상담원:불편 드려 죄송합니다 혹시 다른 결제 수단도 시도해 보셨을까요?\n고객:카드로도 해 봤는데 똑같아요 결제 화면에서 넘어가질 않아요\n상담원:현재 결제 대행사 쪽 점검이 있어서 그런 것 같습니다 한 시간 뒤에 다시 시도해 주세요", "결제오류"},
-	{"상담원:안녕하세요 무엇을 도와드릴까요?\n고객:예전에 아이 인강 때문에 가입했는데 아이디를 모르겠어요\n상담원:네 가입하신 분 성함과 생년월일 말씀해 주시면 조회해 드리겠습니다\n고객:박지영이고요 팔십오 년 삼월 이일이에요\n상담원:확인됐습니다 아이디 앞 세 자리가 jyp로 시작하는 계정이 있습니다 전체 아이디는 문자로 보내 드리겠습니다", "아이디찾기"},
-	{"상담원:넥서스 고객센터 상담원 이도윤입니다\n고객:그게요 오늘 오전에 단어장 두 권 주문했는데 서점에서 그냥 사 버려서요 주문한 건 취소해 주세요\n상담원:네 아직 출고 전이라 바로 취소 가능합니다 전체 취소해 드릴까요?\n고객:네 전부요\n상담원:취소 완료됐습니다 결제하신 카드로 승인 취소됩니다", "주문취소"},
-	{"상담원:안녕하세요 넥서스입니다\n고객:고등 영어 독해 책 보고 있는데 해설에 나온 해석이랑 본문 내용이 달라요 이거 책이 잘못된 거죠?\n상담원:확인해 보겠습니다 몇 쪽인지 말씀해 주시겠어요?\n고객:칠십이 쪽 세 번째 지문이요\n상담원:네 해당 부분은 인쇄 오류로 정오표에 반영돼 있습니다 홈페이지 자료실에서 확인하실 수 있습니다", "정오표문의"},
-	{"상담원:넥서스 자동 안내입니다 무엇을 도와드릴까요?\n고객:사람이랑 통화하고 싶은데요 상담사 연결해 주세요\n상담원:네 상담사 연결해 드리겠습니다 잠시만 기다려 주세요", "상담원연결"},
-	{"상담원:네 넥서스 고객센터입니다\n고객:저번 주에 인강 환불해 달라고 했는데요 아직 돈이 안 들어왔어요\n상담원:확인해 보겠습니다 성함이 어떻게 되세요?\n고객:최은비요\n상담원:최은비 고객님 환불은 어제 처리 완료됐고 계좌 입금까지 하루 이틀 정도 걸립니다\n고객:아 그럼 내일까지 기다려 볼게요", "환불진행조회"},
-	{"상담원:안녕하세요 넥서스입니다\n고객:어제 주문한 책이요 받는 주소를 회사로 바꾸고 싶어서요\n상담원:네 아직 출고 전이라 변경 가능합니다 새 주소 말씀해 주세요\n고객:서울 중구 세종대로 백십 번지 오 층이요\n상담원:변경해 드렸습니다", "배송지변경"},
-}
-
-func TestAccuracyOnSharedData(t *testing.T) {
-	dir := sharedData(t)
-	c, err := New(nexusTaxonomy(t))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+// TestAccuracy measures category3 accuracy on every labelled set; each bar is
+// an assertion. The public sets (../shared/data) and the held-out ones
+// (testdata/*_heldout.jsonl, written before the classifier was tuned, in
+// styles the examples avoid) are for measuring only: never copy their
+// sentences into the taxonomy. The regression sets are an earlier held-out
+// set the classifier has since been tuned beside.
+func TestAccuracy(t *testing.T) {
+	c := nexus(t)
+	shared := sharedData(t)
 	tests := []struct {
 		name       string
 		file       string
 		transcript bool
 		bar        float64
 	}{
-		{"utterances", "utterances_public.jsonl", false, 0.90},
-		{"transcripts", "transcripts_public.jsonl", true, 0.85},
+		{"public utterances", filepath.Join(shared, "utterances_public.jsonl"), false, 0.95},
+		{"public transcripts", filepath.Join(shared, "transcripts_public.jsonl"), true, 0.95},
+		{"held-out utterances", filepath.Join("testdata", "utterances_heldout.jsonl"), false, 0.90},
+		{"held-out transcripts", filepath.Join("testdata", "transcripts_heldout.jsonl"), true, 0.90},
+		{"blind utterances", filepath.Join("testdata", "utterances_blind.jsonl"), false, 0.85},
+		{"blind transcripts", filepath.Join("testdata", "transcripts_blind.jsonl"), true, 0.85},
+		{"regression utterances", filepath.Join("testdata", "utterances_regression.jsonl"), false, 0.90},
+		{"regression transcripts", filepath.Join("testdata", "transcripts_regression.jsonl"), true, 0.90},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := evaluate(t, c, readJSONL(t, filepath.Join(dir, tt.file)), tt.transcript)
+			r := evaluate(t, c, readJSONL(t, tt.file), tt.transcript)
 			t.Logf("category3 accuracy %.1f%% (%d/%d)", 100*r.accuracy(), r.right, r.total)
+			if len(r.byStyle) > 0 {
+				t.Logf("by style: %s", r.styles())
+			}
 			if len(r.wrong) > 0 {
-				t.Logf("wrong (true → predicted): %s", r.confusion())
+				t.Logf("wrong (true → predicted): %s", r.wrongPairs())
 			}
 			if r.keywords > 0 {
 				t.Logf("summary keyword coverage %.1f%% (%d/%d)", 100*float64(r.keywordsHit)/float64(r.keywords), r.keywordsHit, r.keywords)
 			}
-			if r.accuracy() < tt.bar {
-				t.Errorf("category3 accuracy %.1f%% is below the bar of %.0f%%", 100*r.accuracy(), 100*tt.bar)
+			switch {
+			case r.accuracy() < tt.bar:
+				t.Errorf("category3 accuracy %.1f%% is below the bar of %.0f%%; by category:%s", 100*r.accuracy(), 100*tt.bar, r.confusion())
+			case testing.Verbose() && len(r.wrong) > 0:
+				t.Logf("by category:%s", r.confusion())
 			}
 		})
 	}
+	t.Run("utterances with STT slips", func(t *testing.T) {
+		// Every utterance of the public and held-out sets, five times over
+		// with slips like STT's and hurried typing's in about one syllable in
+		// seven: the classifier should not hang on exact spelling.
+		var items []labelled
+		for _, f := range []string{filepath.Join(shared, "utterances_public.jsonl"), filepath.Join("testdata", "utterances_heldout.jsonl")} {
+			items = append(items, readJSONL(t, f)...)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		var slipped []labelled
+		for range 5 {
+			for _, it := range items {
+				it.Text = slip(it.Text, rng, 0.15)
+				slipped = append(slipped, it)
+			}
+		}
+		r := evaluate(t, c, slipped, false)
+		t.Logf("category3 accuracy %.1f%% (%d/%d)", 100*r.accuracy(), r.right, r.total)
+		if r.accuracy() < slipBar {
+			t.Errorf("category3 accuracy %.1f%% is below the bar of %.0f%%; by category:%s", 100*r.accuracy(), 100*slipBar, r.confusion())
+		}
+	})
+	t.Run("held-out off-topic", func(t *testing.T) {
+		// Callers who want nothing the tenant does get the fallback, whatever
+		// words they happen to share with a category.
+		var missed []string
+		items := readJSONL(t, filepath.Join("testdata", "offtopic_heldout.jsonl"))
+		for _, it := range items {
+			res, err := c.Classify(context.Background(), classify.Input{Text: it.Text})
+			if err != nil {
+				t.Fatalf("classify %q: %v", it.Text, err)
+			}
+			if !res.Fallback {
+				missed = append(missed, fmt.Sprintf("%q → %s", it.Text, res.Path[2]))
+			}
+		}
+		rate := 1 - float64(len(missed))/float64(len(items))
+		t.Logf("fallback rate %.1f%% (%d/%d)", 100*rate, len(items)-len(missed), len(items))
+		switch {
+		case rate < offTopicBar:
+			t.Errorf("fallback rate %.1f%% is below the bar of %.0f%%: %s", 100*rate, 100*offTopicBar, strings.Join(missed, "; "))
+		case testing.Verbose() && len(missed) > 0:
+			t.Logf("not the fallback: %s", strings.Join(missed, "; "))
+		}
+	})
 	t.Run("cross-validation on the examples", func(t *testing.T) {
 		// Each fifth of the examples classified by a classifier built from the
 		// other four: how well the examples generalise to each other.
-		acc := crossValidate(t, nexusTaxonomy(t), 5)
+		acc := crossValidate(t, nexusTaxonomy(t), 5, defaultConfig())
 		t.Logf("category3 accuracy %.1f%%", 100*acc)
-		if acc < 0.70 {
-			t.Errorf("category3 accuracy %.1f%% is below the bar of 70%%", 100*acc)
+		if acc < crossValidationBar {
+			t.Errorf("category3 accuracy %.1f%% is below the bar of %.0f%%", 100*acc, 100*crossValidationBar)
 		}
 	})
-	heldOutTests := []struct {
-		name       string
-		items      []struct{ text, want string }
-		transcript bool
-	}{
-		{"held-out utterances", heldOut, false},
-		{"held-out transcripts", heldOutTranscripts, true},
-	}
-	for _, tt := range heldOutTests {
-		t.Run(tt.name, func(t *testing.T) {
-			items := make([]labelled, len(tt.items))
-			for i, h := range tt.items {
-				items[i] = labelled{Text: h.text, Question: h.text, Cat3: h.want}
-			}
-			r := evaluate(t, c, items, tt.transcript)
-			t.Logf("category3 accuracy %.1f%% (%d/%d)", 100*r.accuracy(), r.right, r.total)
-			if len(r.wrong) > 0 {
-				t.Logf("wrong (true → predicted): %s", r.confusion())
-			}
-			if r.accuracy() < 0.85 {
-				t.Errorf("category3 accuracy %.1f%% is below the bar of 85%%", 100*r.accuracy())
-			}
-		})
-	}
 }
 
-func crossValidate(t *testing.T, tax *classify.Taxonomy, folds int) float64 {
+const (
+	slipBar            = 0.90
+	offTopicBar        = 0.75
+	crossValidationBar = 0.70
+)
+
+func crossValidate(t *testing.T, tax *classify.Taxonomy, folds int, cfg config) float64 {
 	t.Helper()
 	right, total := 0, 0
 	for fold := range folds {
@@ -302,7 +343,7 @@ func crossValidate(t *testing.T, tax *classify.Taxonomy, folds int) float64 {
 		if err != nil {
 			t.Fatalf("fold %d: %v", fold, err)
 		}
-		c, err := New(tx)
+		c, err := newWithConfig(tx, cfg)
 		if err != nil {
 			t.Fatalf("fold %d: %v", fold, err)
 		}
@@ -311,4 +352,112 @@ func crossValidate(t *testing.T, tax *classify.Taxonomy, folds int) float64 {
 		total += r.total
 	}
 	return float64(right) / float64(total)
+}
+
+// slip changes each Hangul syllable of s with probability p the way STT and
+// hurried typing do: a final consonant dropped or swapped (왔 → 왓), ㅐ for ㅔ
+// and back, a plain initial for a tense one and back.
+func slip(s string, rng *rand.Rand, p float64) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r >= 0xAC00 && r <= 0xD7A3 && rng.Float64() < p {
+			i := int(r - 0xAC00)
+			initial, medial, final := i/588, i%588/28, i%28
+			switch rng.IntN(4) {
+			case 0:
+				final = 0
+			case 1:
+				switch final {
+				case 20: // ㅆ
+					final = 19 // ㅅ
+				case 19:
+					final = 20
+				case 0:
+					final = 4 // ㄴ
+				default:
+					final = 0
+				}
+			case 2:
+				switch medial {
+				case 1: // ㅐ
+					medial = 5 // ㅔ
+				case 5:
+					medial = 1
+				}
+			case 3:
+				switch initial {
+				case 0, 3, 7, 9, 12: // ㄱ ㄷ ㅂ ㅅ ㅈ
+					initial++
+				case 1, 4, 8, 10, 13:
+					initial--
+				}
+			}
+			r = rune(0xAC00 + (initial*21+medial)*28 + final)
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+// TestExamplesAreNotEvaluationData fails when a taxonomy example is an
+// evaluation sentence or nearly one (the same character bigrams but for a
+// particle or a space): every accuracy figure above is only honest while the
+// classifier has never seen what it is measured on.
+func TestExamplesAreNotEvaluationData(t *testing.T) {
+	const nearlyTheSame = 0.9 // Jaccard similarity of the character bigram sets
+	bigrams := func(s string) []uint64 {
+		rs := []rune(strings.TrimSpace(string(normalize(nil, s))))
+		var set []uint64
+		for i := 0; i+2 <= len(rs); i++ {
+			set = append(set, gramKey(rs[i:i+2]))
+		}
+		slices.Sort(set)
+		return slices.Compact(set)
+	}
+	similarity := func(a, b []uint64) float64 {
+		common := 0
+		for i, j := 0, 0; i < len(a) && j < len(b); {
+			switch {
+			case a[i] < b[j]:
+				i++
+			case a[i] > b[j]:
+				j++
+			default:
+				common++
+				i++
+				j++
+			}
+		}
+		if union := len(a) + len(b) - common; union > 0 {
+			return float64(common) / float64(union)
+		}
+		return 1
+	}
+	type example struct {
+		text    string
+		bigrams []uint64
+	}
+	var examples []example
+	for _, cat := range nexusTaxonomy(t).Categories {
+		for _, e := range cat.Examples {
+			examples = append(examples, example{e, bigrams(e)})
+		}
+	}
+	shared := sharedData(t)
+	for _, file := range []string{
+		filepath.Join(shared, "utterances_public.jsonl"),
+		filepath.Join("testdata", "utterances_heldout.jsonl"),
+		filepath.Join("testdata", "utterances_blind.jsonl"),
+		filepath.Join("testdata", "utterances_regression.jsonl"),
+		filepath.Join("testdata", "offtopic_heldout.jsonl"),
+	} {
+		for _, it := range readJSONL(t, file) {
+			b := bigrams(it.Text)
+			for _, e := range examples {
+				if similarity(b, e.bigrams) >= nearlyTheSame {
+					t.Errorf("taxonomy example %q is evaluation sentence %q of %s", e.text, it.Text, filepath.Base(file))
+				}
+			}
+		}
+	}
 }

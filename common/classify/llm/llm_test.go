@@ -348,7 +348,7 @@ func TestClassify(t *testing.T) {
 			replies:      []reply{{hang: true}},
 			wantErr:      []error{classify.ErrUnavailable, context.DeadlineExceeded},
 			wantRequests: 1,
-			maxTook:      2 * time.Second,
+			maxTook:      10 * time.Second, // a generous guard: the error proves the deadline fired
 		},
 		{
 			name: "Azure: api-key header, deployment path, api-version kept",
@@ -485,7 +485,7 @@ func TestClassifyCallerDeadline(t *testing.T) {
 	if !errors.Is(err, classify.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want unavailable and deadline exceeded", err)
 	}
-	if took := time.Since(start); took > 2*time.Second {
+	if took := time.Since(start); took > 10*time.Second { // a guard against a hang, not a timing test
 		t.Errorf("took %v", took)
 	}
 }

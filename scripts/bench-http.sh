@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs routebot's local server and the floor (cmd/floor: bare net/http, a
+# fixed envelope) one after the other under the same wrk load, and prints
+# both and their ratio. Absolute figures move 2x between machines; the ratio
+# is the figure to compare. Each server gets core 0, wrk core 1, when there
+# are two cores or more (taskset), so the load generator does not steal the
+# server's CPU.
+#
+#   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3]    (needs wrk: apt-get install wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur=10s conns=32 runs=1
+while getopts d:c:n: opt; do
+	case $opt in
+	d) dur=$OPTARG ;; c) conns=$OPTARG ;; n) runs=$OPTARG ;;
+	*) echo "usage: $0 [-d DURATION] [-c CONNECTIONS] [-n RUNS]" >&2; exit 2 ;;
+	esac
+done
+command -v wrk >/dev/null || { echo "bench-http: wrk not found (apt-get install wrk)" >&2; exit 1; }
+bin=$(mktemp -d)
+pid=
+cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$bin"; }
+trap cleanup EXIT
+go build -o "$bin/local" ./cmd/local
+go build -o "$bin/floor" ./cmd/floor
+
+server_cpu=() load_cpu=()
+if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+	server_cpu=(taskset -c 0) load_cpu=(taskset -c 1)
+fi
+port=18090
+
+# measure NAME CMD...: starts the server, loads it, prints "NAME rps p50 p99".
+measure() {
+	local name=$1
+	shift
+	PORT=$port ROUTEBOT_LOG_LEVEL=ERROR GOMAXPROCS=1 "${server_cpu[@]}" "$@" >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.1
+	done
+	# Warm up (tenants compile, classifiers train, connections open), then measure.
+	"${load_cpu[@]}" wrk -t1 -c"$conns" -d3s -s scripts/turns.lua "http://127.0.0.1:$port" >/dev/null
+	"${load_cpu[@]}" wrk -t1 -c"$conns" -d"$dur" --latency -s scripts/turns.lua "http://127.0.0.1:$port" >"$bin/$name.out" 2>"$bin/$name.err"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	pid=
+	if [[ -s $bin/$name.err ]]; then
+		echo "bench-http: $name answered non-200s:" >&2
+		head -3 "$bin/$name.err" >&2
+		exit 1
+	fi
+	awk -v n="$name" '/Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {printf "%s %s %s %s\n", n, rps, p50, p99}' "$bin/$name.out"
+}
+
+# to_ms 1.23ms|456.00us|1.2s → milliseconds
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else print v*1000 }'; }
+
+printf '%-4s %-9s %12s %9s %9s\n' run server turns/s p50_ms p99_ms
+for run in $(seq "$runs"); do
+	read -r _ r_rps r_p50 r_p99 < <(measure routebot "$bin/local")
+	read -r _ f_rps f_p50 f_p99 < <(measure floor "$bin/floor" -addr "127.0.0.1:$port")
+	printf '%-4s %-9s %12s %9s %9s\n' "$run" routebot "$r_rps" "$(to_ms "$r_p50")" "$(to_ms "$r_p99")"
+	printf '%-4s %-9s %12s %9s %9s\n' "$run" floor "$f_rps" "$(to_ms "$f_p50")" "$(to_ms "$f_p99")"
+	awk -v a="$r_rps" -v b="$f_rps" -v c="$(to_ms "$r_p99")" -v d="$(to_ms "$f_p99")" -v run="$run" \
+		'BEGIN { printf "%-4s ratio     turns/s %.0f%% of the floor, p99 %.2fx the floor'"'"'s\n", run, 100*a/b, c/d }'
+done
