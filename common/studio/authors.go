@@ -31,6 +31,9 @@ type TokenSpec struct {
 	Value   string // the token, or a Secret Manager version name
 }
 
+// minTokenLength refuses tokens short enough to guess.
+const minTokenLength = 12
+
 var tenantIDPattern = regexp.MustCompile(`^(\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,99})$`)
 
 // ParseTokens reads ROUTEBOT_STUDIO_TOKENS: comma-separated entries, each
@@ -56,8 +59,8 @@ func ParseTokens(v string) ([]TokenSpec, error) {
 			}
 			spec.Tenants = append(spec.Tenants, id)
 		}
-		if len(spec.Value) < 16 && !secrets.IsVersionName(spec.Value) {
-			return nil, fmt.Errorf("%s entry %d: the token is shorter than 16 characters", TokensEnv, i+1)
+		if len(spec.Value) < minTokenLength && !secrets.IsVersionName(spec.Value) {
+			return nil, fmt.Errorf("%s entry %d: the token is shorter than %d characters", TokensEnv, i+1, minTokenLength)
 		}
 		out = append(out, spec)
 	}

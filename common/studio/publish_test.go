@@ -164,7 +164,7 @@ func TestParseTokens(t *testing.T) {
 		{name: "empty", in: " , ", err: "is empty"},
 		{name: "no scope", in: "abcdefghijklmnopq", err: "entry 1: want TENANT"},
 		{name: "bad tenant", in: "nex us:abcdefghijklmnop", err: `"nex us" is not a tenant id`},
-		{name: "short token", in: "nexus:short", err: "shorter than 16"},
+		{name: "short token", in: "nexus:elevenchars", err: "shorter than 12"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -59,6 +59,8 @@ var calls = []call{
 		jsonType, `"TransfterNumber":"40001"`},
 	{"Gateway", "classification", "/star-wars/chat-gpt", "question=고객: 환불 받고 싶어요",
 		formType, `"category3":"환불요청"`},
+	{"Studio", "validation", "/studio/api/tenants/nexus/validate", `{"files":{}}`,
+		jsonType, `"message":"file is missing"`},
 }
 
 // TestDeployFromRoot builds cmd/functions, the buildpack's main (blank import
@@ -135,7 +137,7 @@ func start(t *testing.T, bin string, env ...string) (string, *logtest.Buffer) {
 	port := freePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(cleanEnv(), append(env, "PORT="+port, "LOCAL_ONLY=true", "ROUTEBOT_API_TOKEN=deploy-token",
-		"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR")...)
+		"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR", "ROUTEBOT_STUDIO_TOKENS=*:deploy-token")...)
 	stdout := &logtest.Buffer{}
 	cmd.Stdout = stdout
 	if err := cmd.Start(); err != nil {
