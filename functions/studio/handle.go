@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/store/fsstore"
@@ -60,19 +62,45 @@ func historyFor(ctx context.Context, a *app.App) (studio.History, error) {
 }
 
 // deployed is the Cloud Function's handler, built on its first request.
-var deployed = app.NewDeployed("studio", func(a *app.App) http.Handler {
-	h, _, err := FromApp(context.Background(), a, os.Getenv, false)
-	if err != nil {
-		a.Logger.Error("studio function is misconfigured", "error", err)
-		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusInternalServerError, errorBody{Error: "the studio is misconfigured; see its logs"})
-		})
+var deployed = app.NewDeployed("studio", func(a *app.App) http.Handler { return &lazy{app: a} },
+	func(w http.ResponseWriter, _ error) {
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "the studio cannot start; see its logs"})
+	})
+
+// retryAfter spaces attempts to build the studio after a failure.
+const retryAfter = 5 * time.Second
+
+// lazy builds the deployed studio on first use and again, at most every
+// retryAfter, after a failure: a Secret Manager outage at a cold start must
+// not leave the instance broken.
+type lazy struct {
+	app *app.App
+
+	mu      sync.Mutex
+	handler http.Handler
+	tried   time.Time
+}
+
+func (l *lazy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	if l.handler == nil && time.Since(l.tried) >= retryAfter {
+		l.tried = time.Now()
+		h, _, err := FromApp(context.WithoutCancel(r.Context()), l.app, os.Getenv, false)
+		if err != nil {
+			l.app.Logger.Error("studio function cannot start; will retry", "error", err)
+		} else {
+			// Deployed, the function is served at /: its root opens the page.
+			l.handler = h.Wrap(http.RedirectHandler("/studio/", http.StatusFound))
+		}
 	}
-	// Deployed, the function is served at /: its root opens the page.
-	return h.Wrap(http.RedirectHandler("/studio/", http.StatusFound))
-}, func(w http.ResponseWriter, _ error) {
-	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "the studio cannot start; see its logs"})
-})
+	h := l.handler
+	l.mu.Unlock()
+	if h == nil {
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "the studio cannot start; see its logs"})
+		return
+	}
+	h.ServeHTTP(w, r)
+}
 
 // Handle is the Studio function's entry point (behind IAP in production).
 func Handle(w http.ResponseWriter, r *http.Request) { deployed.ServeHTTP(w, r) }

@@ -42,6 +42,7 @@ export function App() {
   const [tenantId, setTenantId] = useState('')
   const [draft, setDraft] = useState(null) // { baseVersion, files }
   const [flowFile, setFlowFile] = useState('')
+  const [yamlFile, setYamlFile] = useState('') // the YAML view's file; '' follows the flow
   const [selected, setSelected] = useState('')
   const [problems, setProblems] = useState([])
   const [tab, setTab] = useState('inspect')
@@ -140,7 +141,8 @@ export function App() {
 
   // pin opens the step a problem is about (for a router, a step using it).
   const pin = (p) => {
-    if (p.file.startsWith('flows/')) setFlowFile(p.file)
+    if (!p.file.startsWith('flows/')) { setYamlFile(p.file); setTab('yaml'); return }
+    setFlowFile(p.file)
     const steps = (shown && shown.steps) || {}
     const id = steps[p.step] ? p.step : Object.keys(steps).find((s) => steps[s] && steps[s].router === p.step)
     if (id) { setSelected(id); setTab('inspect') }
@@ -161,7 +163,7 @@ export function App() {
         <select id="tenant" value={tenantId} onChange={(e) => setTenantId(e.target.value)}>
           {tenants.map((t) => <option key={t.id} value={t.id}>{t.name || t.id} ({t.id})</option>)}
         </select>
-        <select id="flow" value={flowFile} onChange={(e) => { setFlowFile(e.target.value); setSelected('') }}>
+        <select id="flow" value={flowFile} onChange={(e) => { setFlowFile(e.target.value); setYamlFile(''); setSelected('') }}>
           {flows.map((f) => <option key={f} value={f}>{f.slice(6, -5)}</option>)}
         </select>
         {draft && <span className="version">draft of version {draft.baseVersion}{tenant && tenant.version !== draft.baseVersion ? ` (stored: ${tenant.version})` : ''}</span>}
@@ -212,10 +214,11 @@ export function App() {
                 </form>
               </>)}
             {tab === 'yaml' && <>
-              <select value={flowFile} onChange={(e) => setFlowFile(e.target.value)}>
+              <select value={yamlFile || flowFile} onChange={(e) => setYamlFile(e.target.value === flowFile ? '' : e.target.value)}>
                 {draft && Object.keys(draft.files).sort().map((f) => <option key={f}>{f}</option>)}
               </select>
-              <YAMLEditor key={tenantId + flowFile} value={text} onChange={(v) => setFile(flowFile, v)} />
+              <YAMLEditor key={tenantId + (yamlFile || flowFile)} value={draft ? draft.files[yamlFile || flowFile] || '' : ''}
+                onChange={(v) => setFile(yamlFile || flowFile, v)} />
             </>}
             {tab === 'problems' && (problems.length === 0
               ? <p id="no-problems" className="ok">문제 없음: 게시할 수 있습니다. (No problems: ready to publish.)</p>
