@@ -96,3 +96,14 @@ type dtmfSpec struct {
 	Sensitive bool   `yaml:"sensitive"`
 	Capture   string `yaml:"capture"`
 }
+
+// taxonomySpec is taxonomy.yaml.
+type taxonomySpec struct {
+	Fallback   string         `yaml:"fallback"`
+	Categories []categorySpec `yaml:"categories"`
+}
+
+type categorySpec struct {
+	Path     string   `yaml:"path"`
+	Examples []string `yaml:"examples"`
+}
