@@ -97,9 +97,15 @@ export function App() {
 
   const problemSteps = useMemo(() => {
     const m = {}
-    for (const p of problems) if (p.file === flowFile && p.step) m[p.step] = (m[p.step] || 0) + 1
+    const steps = (shown && shown.steps) || {}
+    for (const p of problems) {
+      if (p.file !== flowFile || !p.step) continue
+      // A router's problem is shown on the steps that listen through it.
+      const ids = steps[p.step] ? [p.step] : Object.keys(steps).filter((id) => steps[id] && steps[id].router === p.step)
+      for (const id of ids) m[id] = (m[id] || 0) + 1
+    }
     return m
-  }, [problems, flowFile])
+  }, [problems, flowFile, shown])
   const graph = useMemo(() => build(shown, { selected, problemSteps, active }), [shown, selected, problemSteps, active])
 
   const setFile = (file, content) => setDraft((d) => ({ ...d, files: { ...d.files, [file]: content } }))
