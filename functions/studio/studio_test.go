@@ -154,6 +154,25 @@ func TestAPI(t *testing.T) {
 	}
 }
 
+// TestPageHeaders checks that the page may load only its own scripts.
+func TestPageHeaders(t *testing.T) {
+	srv := server(t)
+	resp, err := srv.Client().Get(srv.URL + "/studio/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for header, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"Content-Type":            "text/html",
+	} {
+		if got := resp.Header.Get(header); !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want %q in it", header, got, want)
+		}
+	}
+}
+
 // TestPublishReachesCalls checks that the running server answers the next
 // call with a published prompt, with no restart.
 func TestPublishReachesCalls(t *testing.T) {
