@@ -1,9 +1,9 @@
 // Package routebot registers routebot's Cloud Functions: Scenario, Classify,
-// Gateway (both URL shapes on one base URL) and Profile (tenants' Dialogflow
-// conversation profiles). Google's Go functions build compiles only this root
-// package, so each function deploys from the repository root with its entry
-// point (--entry-point=Scenario …). init only registers: clients and tenants
-// are loaded on first use.
+// Gateway (both URL shapes on one base URL), Profile (tenants' Dialogflow
+// conversation profiles) and Studio (the flow studio). Google's Go functions
+// build compiles only this root package, so each function deploys from the
+// repository root with its entry point (--entry-point=Scenario …). init only
+// registers: clients and tenants are loaded on first use.
 //
 // Each function is wrapped by funcmount so that it also answers in the
 // framework's all-functions mode (no FUNCTION_TARGET), where it is mounted at
@@ -18,6 +18,7 @@ import (
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/profile"
 	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/functions/studio"
 )
 
 func init() {
@@ -25,4 +26,5 @@ func init() {
 	functions.HTTP("Classify", funcmount.Handler("Classify", classify.Handle))
 	functions.HTTP("Gateway", funcmount.Handler("Gateway", gateway.Handle)) // both URL shapes on one base URL
 	functions.HTTP("Profile", funcmount.Handler("Profile", profile.Handle))
+	functions.HTTP("Studio", funcmount.Handler("Studio", studio.Handle)) // the flow studio, behind IAP
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/profile"
+	"github.com/routebot/routebot/functions/studio"
 )
 
 func main() {
@@ -60,8 +61,12 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time
 		return err
 	}
 	defer a.Close()
+	studioHandler, studioDev, err := studio.FromApp(ctx, a, os.Getenv, true)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           handler(a),
+		Handler:           studioHandler.Wrap(handler(a)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -74,6 +79,10 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time
 	if cfg.DevToken {
 		logger.Warn("no ROUTEBOT_API_TOKEN or ROUTEBOT_JWT_KEY: accepting the public development token; set one before exposing this server",
 			"token", config.DevToken, "addr", ln.Addr().String())
+	}
+	if studioDev {
+		logger.Warn("ROUTEBOT_STUDIO_TOKENS is unset: the studio at /studio/ accepts the development author token for every tenant",
+			"token", studio.DevToken)
 	}
 	logger.Info("routebot local run is serving", servingAttrs(a, ln.Addr(), start)...)
 	go func() {

@@ -63,6 +63,8 @@ var calls = []call{
 	// The platform team's call, against the loopback Dialogflow fake: the
 	// first answer creates the profile, later ones find it in line.
 	{"Profile", "reconcile", "PUT", "/tenants/nexus/profile", "", jsonType, `"useBidiStreaming": true`},
+	{"Studio", "validation", "POST", "/studio/api/tenants/nexus/validate", `{"files":{}}`,
+		jsonType, `"message":"file is missing"`},
 }
 
 // TestDeployFromRoot builds cmd/functions, the buildpack's main (blank import
@@ -140,7 +142,7 @@ func start(t *testing.T, bin string, env ...string) (string, *logtest.Buffer) {
 	cmd := exec.Command(bin)
 	dialogflow := dialogflowfake.New().Listen(t)
 	cmd.Env = append(cleanEnv(), append(env, "PORT="+port, "LOCAL_ONLY=true", "ROUTEBOT_API_TOKEN=deploy-token",
-		"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR",
+		"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR", "ROUTEBOT_STUDIO_TOKENS=*:deploy-token",
 		"ROUTEBOT_DIALOGFLOW_ENDPOINT="+dialogflow, "ROUTEBOT_DIALOGFLOW_PROJECT=deploy-test")...)
 	stdout := &logtest.Buffer{}
 	cmd.Stdout = stdout
