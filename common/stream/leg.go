@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type leg struct {
 	sock         *socket // nil while detached
 	resumed      bool
 	queue        []Frame
+	finals       []Transcript // the last finals queued, for a resumed socket that lost some
 	dropped      int
 	grace        *time.Timer
 	stopped      bool  // the client sent stop
@@ -109,9 +111,19 @@ func (lg *leg) emit(f Frame) {
 		return
 	}
 	lg.queue = append(lg.queue, f)
+	if t, ok := f.(Transcript); ok && t.IsFinal {
+		if len(lg.finals) == maxKeptFinals {
+			lg.finals = append(lg.finals[:0], lg.finals[1:]...)
+		}
+		lg.finals = append(lg.finals, t)
+	}
 	lg.mu.Unlock()
 	lg.signal()
 }
+
+// maxKeptFinals bounds the finals a leg keeps to send again: a socket dies
+// with a few in flight at most.
+const maxKeptFinals = 32
 
 func (lg *leg) languageCode(t Transcript) string {
 	if t.LanguageCode != "" {
@@ -205,6 +217,16 @@ func (lg *leg) resume(start Start, sock *socket) error {
 		// yet noticed (a network blip). Frames it did not take go to the
 		// new socket; what it took is not sent again.
 		old.conn.CloseNow()
+	}
+	if start.LastFinalEndMs >= 0 {
+		// Finals the client says it lacks, unless they are still queued.
+		var lost []Frame
+		for _, t := range lg.finals {
+			if t.SpeechEndOffsetMs > start.LastFinalEndMs && !slices.Contains(lg.queue, Frame(t)) {
+				lost = append(lost, t)
+			}
+		}
+		lg.queue = append(lost, lg.queue...)
 	}
 	lg.sock, lg.resumed = sock, true
 	lg.relay.Resume()

@@ -27,6 +27,10 @@ type Start struct {
 	LanguageCode    string // "" = the profile's
 	EncodingName    string
 	SampleRateHertz int
+	// LastFinalEndMs, on a resumed socket, is the end of the last final
+	// transcript the client received (-1 when not given): finals after it
+	// that the old socket may have lost in flight are sent again.
+	LastFinalEndMs int64
 }
 
 // maxID bounds callId and chatBotKey (text(50) in the gateway contract).
@@ -41,6 +45,7 @@ type control struct {
 	Encoding        string `json:"encoding"`
 	SampleRateHertz int    `json:"sampleRateHertz"`
 	LanguageCode    string `json:"languageCode"`
+	LastFinalEndMs  *int64 `json:"lastFinalEndMs"`
 }
 
 // errStop is what parseControl returns for the stop frame.
@@ -59,7 +64,14 @@ func ParseStart(b []byte) (Start, error) {
 		return Start{}, errorf(CodeBadStart, "the first frame must be {\"type\":\"start\",…}, not type %q", c.Type)
 	}
 	s := Start{CallID: strings.TrimSpace(c.CallID), ChatBotKey: strings.TrimSpace(c.ChatBotKey), Role: c.Role,
-		LanguageCode: strings.TrimSpace(c.LanguageCode), EncodingName: c.Encoding, SampleRateHertz: c.SampleRateHertz}
+		LanguageCode: strings.TrimSpace(c.LanguageCode), EncodingName: c.Encoding, SampleRateHertz: c.SampleRateHertz,
+		LastFinalEndMs: -1}
+	if c.LastFinalEndMs != nil {
+		if *c.LastFinalEndMs < 0 {
+			return Start{}, errorf(CodeBadStart, "lastFinalEndMs must not be negative")
+		}
+		s.LastFinalEndMs = *c.LastFinalEndMs
+	}
 	switch {
 	case s.CallID == "" || len(s.CallID) > maxID:
 		return Start{}, errorf(CodeBadStart, "callId is required, at most %d bytes", maxID)
@@ -173,7 +185,7 @@ type Transcript struct {
 	SpeechEndOffsetMs int64  `json:"speechEndOffsetMs"`
 	// SpeechStartOffsetMs is where a final result's audio began (the end of
 	// the final before it); not sent to the client.
-	SpeechStartOffsetMs int64 `json:"-"`
+	SpeechStartOffsetMs int64  `json:"-"`
 	LanguageCode        string `json:"-"`
 }
 

@@ -110,10 +110,10 @@ type Server struct {
 	cancel context.CancelFunc
 	legsWG sync.WaitGroup
 
-	mu       sync.Mutex
-	legs     map[legKey]*leg
-	calls    map[string]*call
-	closing  bool
+	mu      sync.Mutex
+	legs    map[legKey]*leg
+	calls   map[string]*call
+	closing bool
 }
 
 type legKey struct{ callID, role string }
