@@ -1,7 +1,8 @@
 // Command local runs all of routebot in one process on an embedded store:
-// POST /{scenarioCode} (the scenario function) and POST
-// /{scenarioCode}/chat-gpt (the classify function), serving the demo tenants
-// (or ROUTEBOT_TENANTS) with no cloud account.
+// POST /{scenarioCode} (the scenario function), POST
+// /{scenarioCode}/chat-gpt (the classify function) and GET /v1/stream (the
+// stream service), serving the demo tenants (or ROUTEBOT_TENANTS) with no
+// cloud account.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/common/stream"
 	"github.com/routebot/routebot/functions/gateway"
 )
 
@@ -31,6 +33,10 @@ func main() {
 		debug.SetGCPercent(400)
 	}
 	cfg, err := config.Load(os.Getenv, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	streamOpts, err := stream.LoadOptions(os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,8 +57,15 @@ func main() {
 			"token", config.DevToken)
 	}
 
+	streams, err := a.StreamServer(streamOpts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", gateway.Mux(a))
+	streams.Register(mux)
 	srv := &http.Server{
-		Handler:           gateway.Mux(a),
+		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -75,6 +88,7 @@ func main() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		_ = streams.Shutdown(shutdown) // its sockets are hijacked: srv.Shutdown does not see them
 		_ = srv.Shutdown(shutdown)
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -42,6 +42,13 @@ type App struct {
 	Tenants   store.Tenants
 	Auth      *auth.Verifier
 
+	// The stream service's records: calls' transcripts, their Dialogflow
+	// conversations, tenants' profile names (see stream.go).
+	Transcripts   store.Transcripts
+	Conversations store.Conversations
+	ProfileNames  store.ProfileNames
+	tenantList    tenantLister
+
 	// NewSessions makes Dialogflow Sessions clients; tests point it at a fake.
 	NewSessions func(ctx context.Context, location string) (SessionsClient, error)
 
@@ -76,6 +83,8 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 		}
 		st, a.codes = ms, codes
 		a.sweepEvery(ms, time.Minute)
+		a.Transcripts, a.Conversations, a.ProfileNames = memstore.NewTranscripts(nil, 0), memstore.NewConversations(nil), memstore.NewProfileNames()
+		a.tenantList = ms
 	case "firestore":
 		fs, err := a.firestoreStore(ctx)
 		if err != nil {
@@ -83,6 +92,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 			return nil, err
 		}
 		st = fs
+		a.Transcripts, a.Conversations, a.ProfileNames, a.tenantList = fs.Transcripts(0), fs, fs, fs
 	default:
 		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
 	}

@@ -47,6 +47,7 @@ type Config struct {
 	LLMAuth       string // ROUTEBOT_LLM_AUTH: bearer | api-key (Azure) | google (Vertex AI)
 	DFProject     string // ROUTEBOT_DIALOGFLOW_PROJECT (default GOOGLE_CLOUD_PROJECT)
 	DFLocation    string // ROUTEBOT_DIALOGFLOW_LOCATION
+	DFEndpoint    string // ROUTEBOT_DIALOGFLOW_ENDPOINT: every location's endpoint (host:port; a loopback one is a plaintext fake)
 	DFLanguage    string // ROUTEBOT_DIALOGFLOW_LANGUAGE
 	TimeZone      *time.Location
 	TimeZoneName  string     // ROUTEBOT_TIMEZONE
@@ -95,6 +96,7 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		LLMAPIKey:       env("ROUTEBOT_LLM_API_KEY", ""),
 		LLMAuth:         env("ROUTEBOT_LLM_AUTH", "bearer"),
 		DFLocation:      env("ROUTEBOT_DIALOGFLOW_LOCATION", "global"),
+		DFEndpoint:      env("ROUTEBOT_DIALOGFLOW_ENDPOINT", ""),
 		DFLanguage:      env("ROUTEBOT_DIALOGFLOW_LANGUAGE", "ko"),
 		TimeZoneName:    env("ROUTEBOT_TIMEZONE", "Asia/Seoul"),
 		Local:           local,

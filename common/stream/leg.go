@@ -43,9 +43,9 @@ type socket struct {
 	closeWith *Error        // a protocol error: close after flushing
 }
 
-func newLeg(s *Server, key legKey, start Start, participant string, base int64, sock *socket) *leg {
+func newLeg(s *Server, key legKey, start Start, p Participant, base int64, sock *socket) *leg {
 	lg := &leg{s: s, key: key, start: start, sock: sock, done: make(chan struct{}), wake: make(chan struct{}, 1)}
-	lg.relay = NewRelay(s.participants, participant, start.Format, base, s.opts.Relay, lg.emit,
+	lg.relay = NewRelay(p.Client, p.Name, start.Format, base, s.opts.Relay, lg.emit,
 		s.log.With("call_id", key.callID, "role", key.role))
 	return lg
 }

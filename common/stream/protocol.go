@@ -123,7 +123,8 @@ const (
 	CodeSecondStart    = "second_start"     // a start frame after the first
 	CodeUnknownBot     = "unknown_bot"      // chatBotKey is no tenant's bot
 	CodeNoProfile      = "no_profile"       // the tenant has no conversation profile
-	CodeLegActive      = "leg_active"       // the leg is streaming on another socket
+	CodeLegActive      = "leg_active"       // the leg was stopped and is still flushing
+	CodeCompleted      = "call_completed"   // the call's conversation is completed
 	CodeTooManyStreams = "too_many_streams" // the instance's stream limit is reached
 	CodeQuota          = "quota_exhausted"  // Dialogflow RESOURCE_EXHAUSTED: concurrent bidi sessions quota
 	CodeDialogflow     = "dialogflow_error" // Dialogflow refused the stream (not retried)
@@ -145,6 +146,7 @@ var closeCodes = map[string]websocket.StatusCode{
 	CodeUnknownBot:     4404,
 	CodeNoProfile:      4412,
 	CodeLegActive:      4409,
+	CodeCompleted:      4410,
 	CodeTooManyStreams: websocket.StatusTryAgainLater,
 	CodeQuota:          4429,
 	CodeDialogflow:     4502,

@@ -18,18 +18,26 @@ import (
 // conversation (created with the tenant's profile on first use, shared by
 // both legs and every instance) and the participant of the role in it.
 type Conversations interface {
-	// Participant returns the participant's resource name, creating what is
-	// missing. It fails with ErrUnknownBot or ErrNoProfile (wrapped) when
-	// chatBotKey cannot be streamed.
-	Participant(ctx context.Context, callID, chatBotKey, role string) (string, error)
+	// Participant returns the participant, creating what is missing. It
+	// fails with ErrUnknownBot, ErrNoProfile or ErrCompleted (wrapped) when
+	// the leg cannot be streamed.
+	Participant(ctx context.Context, callID, chatBotKey, role string) (Participant, error)
 	// Complete completes the call's conversation.
 	Complete(ctx context.Context, callID string) error
+}
+
+// Participant is a leg's Dialogflow participant and the client of the
+// endpoint its conversation lives on.
+type Participant struct {
+	Name   string
+	Client Participants
 }
 
 // Errors a Conversations implementation wraps so that the client is told why.
 var (
 	ErrUnknownBot = errors.New("unknown chatBotKey")
 	ErrNoProfile  = errors.New("the tenant has no conversation profile")
+	ErrCompleted  = errors.New("the call's conversation is completed")
 )
 
 // Transcripts keeps calls' final transcripts (store.Transcripts).
@@ -99,7 +107,6 @@ func (o Options) withDefaults() Options {
 // Server is the stream service: GET /v1/stream (the WebSocket) and POST
 // /v1/calls/{callId}/complete.
 type Server struct {
-	participants  Participants
 	conversations Conversations
 	transcripts   Transcripts
 	auth          Verifier
@@ -126,10 +133,10 @@ type call struct {
 }
 
 // NewServer returns the service.
-func NewServer(p Participants, conv Conversations, tr Transcripts, auth Verifier, opts Options) *Server {
+func NewServer(conv Conversations, tr Transcripts, auth Verifier, opts Options) *Server {
 	opts = opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{participants: p, conversations: conv, transcripts: tr, auth: auth, opts: opts, log: opts.Logger,
+	return &Server{conversations: conv, transcripts: tr, auth: auth, opts: opts, log: opts.Logger,
 		ctx: ctx, cancel: cancel, legs: map[legKey]*leg{}, calls: map[string]*call{}}
 }
 
@@ -270,6 +277,8 @@ func (s *Server) attach(ctx context.Context, start Start, sock *socket) (*leg, e
 		return nil, errorf(CodeUnknownBot, "chatBotKey %q is no tenant's bot", start.ChatBotKey)
 	case errors.Is(err, ErrNoProfile):
 		return nil, errorf(CodeNoProfile, "the tenant of chatBotKey %q has no conversation profile: reconcile it first", start.ChatBotKey)
+	case errors.Is(err, ErrCompleted):
+		return nil, errorf(CodeCompleted, "call %s's conversation is completed", start.CallID)
 	case err != nil:
 		s.log.Error("stream: finding the call's participant failed", "call_id", start.CallID, "role", start.Role, "error", err)
 		return nil, errorf(CodeUnavailable, "the call's Dialogflow conversation cannot be reached: retry")

@@ -33,18 +33,19 @@ func (tokenVerifier) Verify(h string) error {
 // fakeConversations is the lifecycle the server consumes: participants
 // named after the call and role, bot "bot-noprofile" without a profile.
 type fakeConversations struct {
+	client    Participants
 	mu        sync.Mutex
 	lookups   map[string]int
 	completed map[string]int
 }
 
-func (f *fakeConversations) Participant(_ context.Context, callID, bot, role string) (string, error) {
+func (f *fakeConversations) Participant(_ context.Context, callID, bot, role string) (Participant, error) {
 	switch bot {
 	case "bot00001":
 	case "bot-noprofile":
-		return "", fmt.Errorf("tenant demo: %w", ErrNoProfile)
+		return Participant{}, fmt.Errorf("tenant demo: %w", ErrNoProfile)
 	default:
-		return "", fmt.Errorf("bot %q: %w", bot, ErrUnknownBot)
+		return Participant{}, fmt.Errorf("bot %q: %w", bot, ErrUnknownBot)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -52,7 +53,8 @@ func (f *fakeConversations) Participant(_ context.Context, callID, bot, role str
 		f.lookups = map[string]int{}
 	}
 	f.lookups[callID+"/"+role]++
-	return "projects/p/locations/global/conversations/" + callID + "/participants/" + strings.ToLower(role), nil
+	return Participant{Name: "projects/p/locations/global/conversations/" + callID + "/participants/" + strings.ToLower(role),
+		Client: f.client}, nil
 }
 
 func (f *fakeConversations) Complete(_ context.Context, callID string) error {
@@ -84,11 +86,11 @@ func newTestServer(t *testing.T, fake *streamfake.Participants, opts Options) *t
 	if fake == nil {
 		fake = &streamfake.Participants{ChunkBytes: 1600}
 	}
-	ts := &testServer{fake: fake, conv: &fakeConversations{}, transcripts: memstore.NewTranscripts(nil, 0)}
+	ts := &testServer{fake: fake, conv: &fakeConversations{client: fakeClient(t, fake)}, transcripts: memstore.NewTranscripts(nil, 0)}
 	if opts.Logger == nil {
 		opts.Logger = discard()
 	}
-	ts.Server = NewServer(fakeClient(t, fake), ts.conv, ts.transcripts, tokenVerifier{}, opts)
+	ts.Server = NewServer(ts.conv, ts.transcripts, tokenVerifier{}, opts)
 	mux := http.NewServeMux()
 	ts.Register(mux)
 	hs := httptest.NewServer(mux)

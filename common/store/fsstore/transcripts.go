@@ -84,3 +84,8 @@ func (t *Transcripts) Transcript(ctx context.Context, callID string) ([]store.Tr
 	store.SortTranscript(out)
 	return out, nil
 }
+
+// Transcripts returns the transcript store on s's client and prefix.
+func (s *Store) Transcripts(ttl time.Duration) *Transcripts {
+	return NewTranscripts(s.client, s.opts.Prefix, ttl)
+}
