@@ -61,11 +61,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", gateway.Mux(a))
-	streams.Register(mux)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           routes(a, streams),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -95,4 +92,12 @@ func main() {
 		logs.Close()
 		log.Fatal(err)
 	}
+}
+
+// routes is every function's URL shape plus the stream service's.
+func routes(a *app.App, streams *stream.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", gateway.Mux(a))
+	streams.Register(mux)
+	return mux
 }

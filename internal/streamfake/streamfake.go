@@ -11,11 +11,14 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"net"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"cloud.google.com/go/dialogflow/apiv2beta1/dialogflowpb"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -61,6 +64,9 @@ type Participants struct {
 	Suggest bool
 	// Known reports whether a participant name exists (all do when nil).
 	Known func(participant string) bool
+	// Transcribe is a final result's text for the audio it covers (Text
+	// when nil).
+	Transcribe func(segment []byte) string
 
 	mu         sync.Mutex
 	streams    []*Stream
@@ -164,6 +170,9 @@ func (p *Participants) BidiStreamingAnalyzeContent(srv dialogflowpb.Participants
 		p.mu.Lock()
 		seg := s.Audio[segStart:]
 		text := Text(seg)
+		if p.Transcribe != nil {
+			text = p.Transcribe(seg)
+		}
 		end := len(s.Audio)
 		s.Finals = append(s.Finals, Final{Text: text, End: end})
 		p.mu.Unlock()
@@ -241,4 +250,50 @@ func result(text string, final bool, end *durationpb.Duration) *dialogflowpb.Bid
 	return &dialogflowpb.BidiStreamingAnalyzeContentResponse{Response: &dialogflowpb.BidiStreamingAnalyzeContentResponse_RecognitionResult{
 		RecognitionResult: &dialogflowpb.StreamingRecognitionResult{MessageType: dialogflowpb.StreamingRecognitionResult_TRANSCRIPT,
 			Transcript: text, IsFinal: final, SpeechEndOffset: end}}}
+}
+
+// Interceptor serves BidiStreamingAnalyzeContent from p whichever
+// Participants server is registered, so p can join a fake that has the
+// other Participants methods (internal/dialogflowfake).
+func (p *Participants) Interceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if info.FullMethod != dialogflowpb.Participants_BidiStreamingAnalyzeContent_FullMethodName {
+			return handler(srv, ss)
+		}
+		return p.BidiStreamingAnalyzeContent(bidiStream{ss})
+	}
+}
+
+type bidiStream struct{ grpc.ServerStream }
+
+func (s bidiStream) Send(m *dialogflowpb.BidiStreamingAnalyzeContentResponse) error {
+	return s.SendMsg(m)
+}
+
+func (s bidiStream) Recv() (*dialogflowpb.BidiStreamingAnalyzeContentRequest, error) {
+	m := new(dialogflowpb.BidiStreamingAnalyzeContentRequest)
+	if err := s.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Listen serves p on a loopback TCP port, with register adding the other
+// services (such as dialogflowfake.Server.Register), until t ends; it
+// returns the host:port (for ROUTEBOT_DIALOGFLOW_ENDPOINT).
+func (p *Participants) Listen(t testing.TB, register func(*grpc.Server)) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("streamfake: listen: %v", err)
+	}
+	g := grpc.NewServer(grpc.StreamInterceptor(p.Interceptor()))
+	if register != nil {
+		register(g)
+	} else {
+		dialogflowpb.RegisterParticipantsServer(g, p)
+	}
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	return lis.Addr().String()
 }
