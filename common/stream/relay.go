@@ -431,6 +431,12 @@ func (r *Relay) sendFailure(st dialogflowpb.Participants_BidiStreamingAnalyzeCon
 func (r *Relay) sendAudio(st dialogflowpb.Participants_BidiStreamingAnalyzeContentClient, flush bool) error {
 	for {
 		r.mu.Lock()
+		if lost := r.buf.start - r.sent; lost > 0 {
+			// The replay bound dropped audio this stream never got: skip
+			// it, and keep leg offsets right by moving the stream's base.
+			r.sent += lost
+			r.streamBase += lost
+		}
 		n := r.buf.end() - r.sent
 		if n <= 0 || (n < int64(r.chunk) && !flush) {
 			r.mu.Unlock()

@@ -371,3 +371,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestRelaySlowDialogflowBoundsMemory: a Dialogflow that takes no audio
+// costs the oldest audio beyond the replay window, never memory.
+func TestRelaySlowDialogflowBoundsMemory(t *testing.T) {
+	stall := make(chan struct{})
+	fake := &streamfake.Participants{ChunkBytes: 1600, Stall: stall}
+	var fr frames
+	r := NewRelay(fakeClient(t, fake), testParticipant, pcm8k, 0, RelayOptions{ReplayWindow: time.Second}, fr.emit, discard())
+	wait := runRelay(t, r)
+	waitFor(t, "the stream to open", func() bool { return fake.Open() == 1 })
+	audio := legAudio(600 * 1600) // a minute
+	feed(r, audio, 320)
+	r.mu.Lock()
+	held, dropped := len(r.buf.data), r.dropped
+	r.mu.Unlock()
+	if held > 16000 {
+		t.Errorf("holding %d bytes of audio, want at most the 1 s window (16000)", held)
+	}
+	if dropped == 0 {
+		t.Error("nothing dropped although Dialogflow took no audio")
+	}
+	close(stall)
+	r.Stop()
+	if err := wait(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if v := fake.Violations(); len(v) > 0 {
+		t.Errorf("violations %q", v)
+	}
+}

@@ -64,6 +64,9 @@ type Participants struct {
 	Suggest bool
 	// Known reports whether a participant name exists (all do when nil).
 	Known func(participant string) bool
+	// Stall, when set, holds every stream after its config until it is
+	// closed: a Dialogflow that takes no audio.
+	Stall <-chan struct{}
 	// Transcribe is a final result's text for the audio it covers (Text
 	// when nil).
 	Transcribe func(segment []byte) string
@@ -157,6 +160,13 @@ func (p *Participants) BidiStreamingAnalyzeContent(srv dialogflowpb.Participants
 	p.mu.Lock()
 	s.Config = cfg
 	p.mu.Unlock()
+	if p.Stall != nil {
+		select {
+		case <-p.Stall:
+		case <-srv.Context().Done():
+			return srv.Context().Err()
+		}
+	}
 	bytesPerSecond := int64(vc.GetInputAudioSampleRateHertz())
 	if vc.GetInputAudioEncoding() == dialogflowpb.AudioEncoding_AUDIO_ENCODING_LINEAR_16 {
 		bytesPerSecond *= 2
