@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/api/option"
+
 	"github.com/routebot/routebot/common/dialogflow"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/stream"
@@ -24,7 +26,15 @@ type tenantLister interface {
 // to tenants, and the calls' transcripts. Call it once; Close releases the
 // clients.
 func (a *App) StreamServer(opts stream.Options) (*stream.Server, error) {
-	clients, err := dialogflow.NewClients(dialogflow.Options{Endpoint: a.Config.DFEndpoint})
+	maxStreams := opts.MaxStreams
+	if maxStreams <= 0 {
+		maxStreams = stream.DefaultMaxStreams
+	}
+	// Google's front ends allow 100 concurrent streams on one gRPC
+	// connection: pool enough connections for the instance's legs at half
+	// that (a dialled override, such as a local fake, is one connection).
+	pool := option.WithGRPCConnectionPool(max(1, (maxStreams+49)/50))
+	clients, err := dialogflow.NewClients(dialogflow.Options{Endpoint: a.Config.DFEndpoint, ClientOptions: []option.ClientOption{pool}})
 	if err != nil {
 		return nil, fmt.Errorf("app: ROUTEBOT_DIALOGFLOW_ENDPOINT: %w", err)
 	}

@@ -51,6 +51,9 @@ type Verifier interface {
 	Verify(authorization string) error
 }
 
+// DefaultMaxStreams is how many legs an instance streams by default.
+const DefaultMaxStreams = 1000
+
 // Options tune a Server; zero values take the defaults.
 type Options struct {
 	Relay RelayOptions
@@ -77,7 +80,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.MaxStreams <= 0 {
-		o.MaxStreams = 1000
+		o.MaxStreams = DefaultMaxStreams
 	}
 	if o.ResumeGrace <= 0 {
 		o.ResumeGrace = 30 * time.Second

@@ -81,7 +81,7 @@ type testServer struct {
 	transcripts *memstore.Transcripts
 }
 
-func newTestServer(t *testing.T, fake *streamfake.Participants, opts Options) *testServer {
+func newTestServer(t testing.TB, fake *streamfake.Participants, opts Options) *testServer {
 	t.Helper()
 	if fake == nil {
 		fake = &streamfake.Participants{ChunkBytes: 1600}
@@ -104,9 +104,9 @@ func newTestServer(t *testing.T, fake *streamfake.Participants, opts Options) *t
 	return ts
 }
 
-func dial(t *testing.T, url string) *websocket.Conn {
+func dial(t testing.TB, url string) *websocket.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + testToken}}})
 	if err != nil {
@@ -116,7 +116,7 @@ func dial(t *testing.T, url string) *websocket.Conn {
 	return c
 }
 
-func send(t *testing.T, c *websocket.Conn, typ websocket.MessageType, b []byte) {
+func send(t testing.TB, c *websocket.Conn, typ websocket.MessageType, b []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -64,6 +64,9 @@ type Participants struct {
 	Suggest bool
 	// Known reports whether a participant name exists (all do when nil).
 	Known func(participant string) bool
+	// Forget keeps no audio (benchmarks): finals are named by their end
+	// offset, and Streams' Audio stays empty.
+	Forget bool
 	// Stall, when set, holds every stream after its config until it is
 	// closed: a Dialogflow that takes no audio.
 	Stall <-chan struct{}
@@ -75,6 +78,7 @@ type Participants struct {
 	streams    []*Stream
 	violations []string
 	open       int
+	received   int
 }
 
 func (p *Participants) violate(format string, args ...any) error {
@@ -104,6 +108,13 @@ func (p *Participants) Streams() []Stream {
 		out[i].Finals = append([]Final(nil), s.Finals...)
 	}
 	return out
+}
+
+// Received is how many audio bytes the fake has received in all.
+func (p *Participants) Received() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.received
 }
 
 // Open is how many streams are open now.
@@ -175,15 +186,20 @@ func (p *Participants) BidiStreamingAnalyzeContent(srv dialogflowpb.Participants
 		return durationpb.New(time.Duration(int64(b) * int64(time.Second) / bytesPerSecond))
 	}
 
-	segStart := 0 // stream offset of the first audio not yet in a final
+	segStart := 0  // stream offset of the first audio not yet in a final
+	forgotten := 0 // audio bytes not kept (Forget)
 	final := func() error {
 		p.mu.Lock()
-		seg := s.Audio[segStart:]
-		text := Text(seg)
-		if p.Transcribe != nil {
+		var text string
+		end := len(s.Audio) + forgotten
+		switch seg := s.Audio[min(segStart, len(s.Audio)):]; {
+		case p.Forget:
+			text = fmt.Sprintf("seg %d", end)
+		case p.Transcribe != nil:
 			text = p.Transcribe(seg)
+		default:
+			text = Text(seg)
 		}
-		end := len(s.Audio)
 		s.Finals = append(s.Finals, Final{Text: text, End: end})
 		p.mu.Unlock()
 		segStart = end
@@ -201,13 +217,13 @@ func (p *Participants) BidiStreamingAnalyzeContent(srv dialogflowpb.Participants
 		}
 		return nil
 	}
-	short := false // a short chunk was seen: only the half-close may follow
+	short, lastChunk := false, 0 // a short chunk was seen: only the half-close may follow
 	for chunk := 0; ; {
 		req, err := srv.Recv()
 		if errors.Is(err, io.EOF) {
 			p.mu.Lock()
 			s.HalfClosed = true
-			pending := len(s.Audio) > segStart
+			pending := len(s.Audio)+forgotten > segStart
 			p.mu.Unlock()
 			if pending {
 				return final()
@@ -224,15 +240,20 @@ func (p *Participants) BidiStreamingAnalyzeContent(srv dialogflowpb.Participants
 		case audio == nil:
 			return p.violate("stream %d: request without audio: %v", n, req)
 		case short:
-			return p.violate("stream %d: a %d-byte chunk was followed by more audio", n, s.Chunks[len(s.Chunks)-1])
+			return p.violate("stream %d: a %d-byte chunk was followed by more audio", n, lastChunk)
 		case len(audio) > p.ChunkBytes:
 			return p.violate("stream %d: %d-byte chunk, want %d", n, len(audio), p.ChunkBytes)
 		}
-		short = len(audio) < p.ChunkBytes
+		short, lastChunk = len(audio) < p.ChunkBytes, len(audio)
 		p.mu.Lock()
-		s.Audio = append(s.Audio, audio...)
-		s.Chunks = append(s.Chunks, len(audio))
-		end := len(s.Audio)
+		p.received += len(audio)
+		if p.Forget {
+			forgotten += len(audio)
+		} else {
+			s.Audio = append(s.Audio, audio...)
+			s.Chunks = append(s.Chunks, len(audio))
+		}
+		end := len(s.Audio) + forgotten
 		p.mu.Unlock()
 		chunk++
 		if p.Drop != nil {
