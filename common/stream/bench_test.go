@@ -133,7 +133,7 @@ func BenchmarkConcurrentStreams(b *testing.B) {
 	for range b.N {
 		fake := &streamfake.Participants{ChunkBytes: 1600, Forget: true}
 		ts := newTestServer(b, fake, Options{MaxStreams: legs, Logger: discard()})
-		var finals atomic.Int64
+		var finals, writeErrs atomic.Int64
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		frame := make([]byte, 16*frameMs)
@@ -164,9 +164,13 @@ func BenchmarkConcurrentStreams(b *testing.B) {
 					case <-ctx.Done():
 						return
 					case <-t.C:
-						wctx, wcancel := context.WithTimeout(ctx, time.Second)
-						_ = c.Write(wctx, websocket.MessageBinary, frame)
+						wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+						err := c.Write(wctx, websocket.MessageBinary, frame)
 						wcancel()
+						if err != nil && ctx.Err() == nil {
+							writeErrs.Add(1)
+							return
+						}
 					}
 				}
 			})
@@ -178,10 +182,19 @@ func BenchmarkConcurrentStreams(b *testing.B) {
 		time.Sleep(window)
 		cpu1, elapsed := cpuTime(), time.Since(t0)
 		chunks := totalChunks(fake) - chunks0
+		var relayed int64
+		ts.mu.Lock()
+		for _, lg := range ts.legs {
+			relayed += lg.relay.Received()
+		}
+		ts.mu.Unlock()
+		b.ReportMetric(float64(relayed)/1600, "chunks-at-relays")
+		b.ReportMetric(float64(totalChunks(fake)), "chunks-at-fake")
 		cancel()
 		wg.Wait()
 		want := float64(legs) * elapsed.Seconds() * 10
 		b.ReportMetric(float64(legs), "streams")
+		b.ReportMetric(float64(writeErrs.Load()), "failed-sockets")
 		b.ReportMetric(float64(ts.Streams()), "open")
 		b.ReportMetric(100*float64(chunks)/want, "%audio-in-time")
 		b.ReportMetric(100*(cpu1-cpu0).Seconds()/elapsed.Seconds()/float64(legs), "%core/stream")
