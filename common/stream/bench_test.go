@@ -132,7 +132,8 @@ func BenchmarkConcurrentStreams(b *testing.B) {
 	}
 	for range b.N {
 		fake := &streamfake.Participants{ChunkBytes: 1600, Forget: true}
-		ts := newTestServer(b, fake, Options{MaxStreams: legs, Logger: discard()})
+		// One gRPC connection per 50 legs, as StreamServer pools them.
+		ts := newPooledTestServer(b, fake, Options{MaxStreams: legs, Logger: discard()}, (legs+49)/50)
 		var finals, writeErrs atomic.Int64
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
@@ -164,9 +165,9 @@ func BenchmarkConcurrentStreams(b *testing.B) {
 					case <-ctx.Done():
 						return
 					case <-t.C:
-						wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-						err := c.Write(wctx, websocket.MessageBinary, frame)
-						wcancel()
+						// No per-write timer: 10,000 timers a second contend
+						// on the runtime's timer lock and measure the harness.
+						err := c.Write(ctx, websocket.MessageBinary, frame)
 						if err != nil && ctx.Err() == nil {
 							writeErrs.Add(1)
 							return
@@ -211,4 +212,57 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkConcurrentRelays is BenchmarkConcurrentStreams without the
+// WebSockets: ROUTEBOT_BENCH_STREAMS relays fed 100 ms of audio every 100 ms
+// in-process, over a pool of one gRPC connection per 50 relays, to tell the
+// relay's cost from the sockets'.
+func BenchmarkConcurrentRelays(b *testing.B) {
+	const window = 10 * time.Second
+	legs := 1000
+	if n, err := fmt.Sscan(os.Getenv("ROUTEBOT_BENCH_STREAMS"), &legs); n == 0 || err != nil {
+		legs = 1000
+	}
+	for range b.N {
+		fake := &streamfake.Participants{ChunkBytes: 1600, Forget: true}
+		var pool []Participants
+		for range (legs + 49) / 50 {
+			pool = append(pool, fakeClient(b, fake))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		relays := make([]*Relay, legs)
+		for i := range relays {
+			relays[i] = NewRelay(pool[i%len(pool)], testParticipant, pcm8k, 0, RelayOptions{}, func(Frame) {}, discard())
+			wg.Go(func() { _ = relays[i].Run(ctx) })
+		}
+		waitFor(b, "every relay's stream", func() bool { return fake.Open() == legs })
+		for i, r := range relays {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * 100 * time.Millisecond / time.Duration(legs))
+				t := time.NewTicker(100 * time.Millisecond)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						r.Audio(make([]byte, 1600))
+					}
+				}
+			})
+		}
+		time.Sleep(time.Second)
+		chunks0 := totalChunks(fake)
+		cpu0, t0 := cpuTime(), time.Now()
+		time.Sleep(window)
+		cpu1, elapsed := cpuTime(), time.Since(t0)
+		chunks := totalChunks(fake) - chunks0
+		cancel()
+		wg.Wait()
+		b.ReportMetric(float64(legs), "streams")
+		b.ReportMetric(100*float64(chunks)/(float64(legs)*elapsed.Seconds()*10), "%audio-in-time")
+		b.ReportMetric(100*(cpu1-cpu0).Seconds()/elapsed.Seconds()/float64(legs), "%core/stream")
+	}
 }

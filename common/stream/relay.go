@@ -113,7 +113,7 @@ func NewRelay(p Participants, participant string, f Format, base int64, opts Rel
 }
 
 // Audio adds raw audio of any length; it never blocks on Dialogflow. The
-// relay keeps p: the caller must not reuse it.
+// relay copies p: the caller may reuse it.
 func (r *Relay) Audio(p []byte) {
 	r.mu.Lock()
 	dropped := r.buf.append(p)

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -235,11 +236,17 @@ func (s *Server) refuse(ctx context.Context, conn *websocket.Conn, err error) {
 // readAudio relays the socket's audio until stop (true) or the socket ends.
 func (s *Server) readAudio(ctx context.Context, sock *socket, lg *leg) (stopped bool) {
 	conn := sock.conn
+	var frame bytes.Buffer // reused: the relay copies what it is given
 	for {
-		typ, b, err := conn.Read(ctx)
+		typ, rd, err := conn.Reader(ctx)
 		if err != nil {
 			return false
 		}
+		frame.Reset()
+		if _, err := frame.ReadFrom(rd); err != nil {
+			return false
+		}
+		b := frame.Bytes()
 		if typ == websocket.MessageBinary {
 			if len(b) > 0 {
 				lg.relay.Audio(b)

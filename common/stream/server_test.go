@@ -33,7 +33,7 @@ func (tokenVerifier) Verify(h string) error {
 // fakeConversations is the lifecycle the server consumes: participants
 // named after the call and role, bot "bot-noprofile" without a profile.
 type fakeConversations struct {
-	client    Participants
+	clients   []Participants // a pool, as the service has in production
 	mu        sync.Mutex
 	lookups   map[string]int
 	completed map[string]int
@@ -54,7 +54,7 @@ func (f *fakeConversations) Participant(_ context.Context, callID, bot, role str
 	}
 	f.lookups[callID+"/"+role]++
 	return Participant{Name: "projects/p/locations/global/conversations/" + callID + "/participants/" + strings.ToLower(role),
-		Client: f.client}, nil
+		Client: f.clients[len(f.lookups)%len(f.clients)]}, nil
 }
 
 func (f *fakeConversations) Complete(_ context.Context, callID string) error {
@@ -82,11 +82,20 @@ type testServer struct {
 }
 
 func newTestServer(t testing.TB, fake *streamfake.Participants, opts Options) *testServer {
+	return newPooledTestServer(t, fake, opts, 1)
+}
+
+// newPooledTestServer spreads the legs over pool gRPC connections to the fake.
+func newPooledTestServer(t testing.TB, fake *streamfake.Participants, opts Options, pool int) *testServer {
 	t.Helper()
 	if fake == nil {
 		fake = &streamfake.Participants{ChunkBytes: 1600}
 	}
-	ts := &testServer{fake: fake, conv: &fakeConversations{client: fakeClient(t, fake)}, transcripts: memstore.NewTranscripts(nil, 0)}
+	conv := &fakeConversations{}
+	for range pool {
+		conv.clients = append(conv.clients, fakeClient(t, fake))
+	}
+	ts := &testServer{fake: fake, conv: conv, transcripts: memstore.NewTranscripts(nil, 0)}
 	if opts.Logger == nil {
 		opts.Logger = discard()
 	}
