@@ -314,6 +314,7 @@ func TestServerStreamsALeg(t *testing.T) {
 		t.Errorf("fake saw violations %q", v)
 	}
 	waitFor(t, "the conversation's completion", func() bool { return ts.conv.completions("CALL-A") == 1 })
+	waitFor(t, "no leg and no Dialogflow stream left", func() bool { return ts.Streams() == 0 && ts.fake.Open() == 0 })
 }
 
 func TestServerResumedSocketContinuesTheLeg(t *testing.T) {
@@ -351,6 +352,7 @@ func TestServerResumedSocketContinuesTheLeg(t *testing.T) {
 		t.Errorf("second socket closed %d after %+v; want end and 1000", code, f2[len(f2)-1])
 	}
 	checkFinals(t, ts, "CALL-R", RoleEndUser, audio, append(f1, f2...))
+	waitFor(t, "no leg and no Dialogflow stream left", func() bool { return ts.Streams() == 0 && ts.fake.Open() == 0 })
 	if n := ts.conv.lookups["CALL-R/END_USER"]; n != 1 {
 		t.Errorf("participant looked up %d times, want once: the resumed socket keeps the leg's participant", n)
 	}
@@ -418,3 +420,27 @@ func TestServerCompleteEndpoint(t *testing.T) {
 }
 
 var _ store.Transcripts = (*memstore.Transcripts)(nil)
+
+// TestServerAbandonedLegEnds: a socket that goes away and never comes back
+// leaves nothing running once the grace period has passed, and what it said
+// is stored.
+func TestServerAbandonedLegEnds(t *testing.T) {
+	ts := newTestServer(t, nil, Options{ResumeGrace: 20 * time.Millisecond, CompleteGrace: time.Millisecond})
+	c := dial(t, ts.url)
+	send(t, c, websocket.MessageText, startFrame("CALL-GONE", RoleEndUser))
+	audio := legAudio(15*1600 + 320)
+	streamLeg(t, c, audio)
+	waitFor(t, "the audio", func() bool {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		lg := ts.legs[legKey{"CALL-GONE", RoleEndUser}]
+		return lg != nil && lg.relay.Received() == int64(len(audio))
+	})
+	c.CloseNow()
+	waitFor(t, "the leg to end", func() bool { return ts.Streams() == 0 && ts.fake.Open() == 0 })
+	waitFor(t, "the conversation's completion", func() bool { return ts.conv.completions("CALL-GONE") == 1 })
+	entries, err := ts.transcripts.Transcript(context.Background(), "CALL-GONE")
+	if err != nil || entries[len(entries)-1].EndMs != int64(len(audio)/16) {
+		t.Errorf("stored %v, %v: want finals up to the last byte (%d ms), flushed when the socket went", entries, err, len(audio)/16)
+	}
+}
