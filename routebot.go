@@ -1,5 +1,5 @@
 // Package routebot registers routebot's Cloud Functions: Scenario, Classify,
-// and Gateway (both URL shapes on one base URL). Google's Go functions build
+// Gateway (both URL shapes on one base URL) and Profile. Google's Go functions build
 // compiles only this root package, so each function deploys from the
 // repository root with its entry point (--entry-point=Scenario …). init only
 // registers: clients and tenants are loaded on first use.
@@ -10,6 +10,7 @@ import (
 
 	"github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/gateway"
+	"github.com/routebot/routebot/functions/profile"
 	"github.com/routebot/routebot/functions/scenario"
 )
 
@@ -17,4 +18,5 @@ func init() {
 	functions.HTTP("Scenario", scenario.Handle)
 	functions.HTTP("Classify", classify.Handle)
 	functions.HTTP("Gateway", gateway.Handle) // both URL shapes on one base URL
+	functions.HTTP("Profile", profile.Handle)
 }

@@ -1,8 +1,10 @@
 // Command local runs all of routebot in one process on an embedded store:
 // POST /{scenarioCode} (the scenario function), POST
-// /{scenarioCode}/chat-gpt (the classify function) and GET /v1/stream (the
-// stream service), serving the demo tenants (or ROUTEBOT_TENANTS) with no
-// cloud account.
+// /{scenarioCode}/chat-gpt (the classify function), GET|PUT
+// /tenants/{tenant}/profile (the profile function, on Dialogflow or on the
+// fake ROUTEBOT_DIALOGFLOW_ENDPOINT names) and GET /v1/stream (the stream
+// service), serving the demo tenants (or ROUTEBOT_TENANTS) with no cloud
+// account.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/stream"
 	"github.com/routebot/routebot/functions/gateway"
+	"github.com/routebot/routebot/functions/profile"
 )
 
 func main() {
@@ -62,7 +65,7 @@ func main() {
 		log.Fatal(err)
 	}
 	srv := &http.Server{
-		Handler:           routes(a, streams),
+		Handler:           handler(a, streams),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -94,10 +97,11 @@ func main() {
 	}
 }
 
-// routes is every function's URL shape plus the stream service's.
-func routes(a *app.App, streams *stream.Server) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", gateway.Mux(a))
+// handler is every function of the local run on one mux: the gateway's URL
+// shapes, the profile function and the stream service.
+func handler(a *app.App, streams *stream.Server) *http.ServeMux {
+	mux := gateway.Mux(a)
+	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
 	streams.Register(mux)
 	return mux
 }

@@ -83,8 +83,6 @@ func hear(seg []byte) string {
 func TestStreamEndToEnd(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) }) // runs last
 	dff := dialogflowfake.New()
-	profile := dff.AddProfile("projects/routebot-local/locations/global",
-		&dialogflowpb.ConversationProfile{DisplayName: "nexus", UseBidiStreaming: true, LanguageCode: "ko-KR"})
 	sf := &streamfake.Participants{ChunkBytes: 1600, FinalEvery: 10, Transcribe: hear}
 	sf.Known = func(name string) bool {
 		conv, _, _ := strings.Cut(name, "/participants/")
@@ -92,7 +90,8 @@ func TestStreamEndToEnd(t *testing.T) {
 	}
 	endpoint := sf.Listen(t, dff.Register)
 
-	env := map[string]string{"ROUTEBOT_API_TOKEN": testToken, "ROUTEBOT_DIALOGFLOW_ENDPOINT": endpoint}
+	env := map[string]string{"ROUTEBOT_API_TOKEN": testToken, "ROUTEBOT_DIALOGFLOW_ENDPOINT": endpoint,
+		"ROUTEBOT_DIALOGFLOW_PROJECT": "routebot-local"}
 	cfg, err := config.Load(func(k string) string { return env[k] }, true)
 	if err != nil {
 		t.Fatal(err)
@@ -102,20 +101,30 @@ func TestStreamEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if err := a.ProfileNames.SetProfileName(context.Background(), "nexus", profile); err != nil {
-		t.Fatal(err)
-	}
 	streams, err := a.StreamServer(stream.Options{CompleteGrace: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(routes(a, streams))
+	srv := httptest.NewServer(handler(a, streams))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = streams.Shutdown(ctx)
 		srv.Close()
 	})
+
+	// The platform team's step: nexus's conversation profile, on the fake.
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/tenants/nexus/profile", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT /tenants/nexus/profile: HTTP %d %s", resp.StatusCode, body)
+	}
 
 	const callID = "DS0000000777"
 	legs := map[string]*e2eLeg{}

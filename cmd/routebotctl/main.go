@@ -7,6 +7,7 @@
 //	routebotctl push [--dry-run] [--project P] DIR...
 //	routebotctl pull [--force] [--project P] DIR [TENANT...]
 //	routebotctl diagram DIR SCENARIO_CODE
+//	routebotctl profile apply|diff [--project P] TENANT
 //
 // Exit status: 0 ok, 1 invalid tenants, a conflict or a refused pull, 2 bad
 // usage, 3 Firestore unavailable.
@@ -47,6 +48,7 @@ Usage:
   routebotctl push [--dry-run] DIR...               show what changes and write it to Firestore
   routebotctl pull [--force] DIR [TENANT...]        write stored tenants to DIR/<id>/
   routebotctl diagram DIR SCENARIO_CODE             print a flow as a Mermaid flowchart
+  routebotctl profile apply|diff TENANT             reconcile or diff the tenant's Dialogflow conversation profile
 
 DIR is a folder of tenant folders (like examples/tenants) or one tenant folder.
 Firestore: the project is GOOGLE_CLOUD_PROJECT or --project; FIRESTORE_EMULATOR_HOST
@@ -77,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return c.pull(ctx, rest)
 	case "diagram":
 		return c.diagram(rest)
+	case "profile":
+		return c.profile(ctx, rest)
 	default:
 		fmt.Fprintf(stderr, "routebotctl: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage

@@ -24,6 +24,7 @@ import (
 	"github.com/routebot/routebot/common/classify/embedded"
 	"github.com/routebot/routebot/common/classify/llm"
 	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/dialogflow"
 	"github.com/routebot/routebot/common/secrets"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/fsstore"
@@ -42,12 +43,14 @@ type App struct {
 	Tenants   store.Tenants
 	Auth      *auth.Verifier
 
-	// The stream service's records: calls' transcripts, their Dialogflow
-	// conversations, tenants' profile names (see stream.go).
-	Transcripts   store.Transcripts
-	Conversations store.Conversations
+	// Dialogflow's clients per endpoint, the tenants' profile names and the
+	// calls' conversations (the profile function and the stream service).
+	Dialogflow    *dialogflow.Clients
 	ProfileNames  store.ProfileNames
-	tenantList    tenantLister
+	Conversations store.Conversations
+	// Calls' final transcripts (the stream service writes, /chat-gpt reads).
+	Transcripts store.Transcripts
+	tenantList  tenantLister
 
 	// NewSessions makes Dialogflow Sessions clients; tests point it at a fake.
 	NewSessions func(ctx context.Context, location string) (SessionsClient, error)
@@ -83,8 +86,8 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 		}
 		st, a.codes = ms, codes
 		a.sweepEvery(ms, time.Minute)
-		a.Transcripts, a.Conversations, a.ProfileNames = memstore.NewTranscripts(nil, 0), memstore.NewConversations(nil), memstore.NewProfileNames()
-		a.tenantList = ms
+		a.ProfileNames, a.Conversations = memstore.NewProfileNames(), memstore.NewConversations(nil)
+		a.Transcripts, a.tenantList = memstore.NewTranscripts(nil, 0), ms
 	case "firestore":
 		fs, err := a.firestoreStore(ctx)
 		if err != nil {
@@ -92,11 +95,19 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 			return nil, err
 		}
 		st = fs
-		a.Transcripts, a.Conversations, a.ProfileNames, a.tenantList = fs.Transcripts(0), fs, fs, fs
+		a.ProfileNames, a.Conversations = fs, fs
+		a.Transcripts, a.tenantList = fs.Transcripts(0), fs
 	default:
 		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
 	}
 	a.Sessions, a.Directory, a.Tenants = st, st, st
+	dfc, err := dialogflow.NewClients(dialogflow.Options{Endpoint: cfg.DFEndpoint})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("app: ROUTEBOT_DIALOGFLOW_ENDPOINT: %w", err)
+	}
+	a.Dialogflow = dfc
+	a.closers = append(a.closers, dfc.Close)
 
 	verifier, err := a.verifier(ctx)
 	if err != nil {
@@ -361,7 +372,11 @@ func (a *App) sessionsClient(location string) (detectintent.Sessions, error) {
 	}
 	if a.NewSessions == nil {
 		a.NewSessions = func(ctx context.Context, location string) (SessionsClient, error) {
-			return detectintent.NewSessionsClient(ctx, location)
+			opts, err := a.Dialogflow.ClientOptions(ctx, location)
+			if err != nil {
+				return nil, err
+			}
+			return detectintent.NewSessionsClient(ctx, opts...)
 		}
 	}
 	c, err := a.NewSessions(context.Background(), location)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -152,6 +153,11 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("ROUTEBOT_CLASSIFIER=%q: want embedded, llm or dialogflow", c.Classifier))
+	}
+	if c.DFEndpoint != "" {
+		if _, port, err := net.SplitHostPort(c.DFEndpoint); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("ROUTEBOT_DIALOGFLOW_ENDPOINT=%q: want host:port such as 127.0.0.1:9090", c.DFEndpoint))
+		}
 	}
 	if c.LLMBaseURL != "" {
 		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

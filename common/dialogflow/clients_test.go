@@ -46,3 +46,19 @@ func TestNewClientsRefusesABadEndpoint(t *testing.T) {
 		t.Error("a malformed location was accepted")
 	}
 }
+
+func TestEndpoint(t *testing.T) {
+	tests := []struct{ location, want string }{
+		{"", "dialogflow.googleapis.com:443"},
+		{"global", "dialogflow.googleapis.com:443"},
+		{"asia-northeast3", "asia-northeast3-dialogflow.googleapis.com:443"},
+		{"europe-west1", "europe-west1-dialogflow.googleapis.com:443"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.location, func(t *testing.T) {
+			if got := dialogflow.Endpoint(tt.location); got != tt.want {
+				t.Errorf("Endpoint(%q) = %q, want %q", tt.location, got, tt.want)
+			}
+		})
+	}
+}

@@ -165,7 +165,11 @@ func (l *Lifecycle) open(ctx context.Context, tenantID, callID string) (Call, er
 				return Call{}, fmt.Errorf("dialogflow: open conversation of call %q: claim: %w", callID, err)
 			}
 			if claimed {
-				return l.create(ctx, cur)
+				call, err := l.create(ctx, cur)
+				if err != nil && !errors.Is(err, store.ErrNotOwner) {
+					l.release(ctx, cur)
+				}
+				return call, err
 			}
 			if done, call, err := l.settled(cur, tenantID); done {
 				return call, err
@@ -261,6 +265,17 @@ func (l *Lifecycle) create(ctx context.Context, rec store.Conversation) (Call, e
 		return Call{}, fmt.Errorf("dialogflow: open conversation of call %q: save: %w", rec.CallID, err)
 	}
 	return callOf(rec), nil
+}
+
+// release gives up a claim whose creation failed, so that the next Open
+// (the leg's retry) takes over at once instead of waiting out the lease;
+// what was made is found again then. Best effort: a lease that stays runs
+// out anyway.
+func (l *Lifecycle) release(ctx context.Context, rec store.Conversation) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	rec.LeaseUntil = time.Time{}
+	_ = l.records.SaveConversation(ctx, rec)
 }
 
 // Complete completes the call's conversation (the call ended). Completing

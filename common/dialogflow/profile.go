@@ -22,7 +22,9 @@ const (
 // ManagedFields are the ConversationProfile fields a tenant's settings
 // decide, in the order drift and update masks list them. Fields outside
 // (name, create_time, sip_config, tts_config …) are left as they are.
-var ManagedFields = []string{
+func ManagedFields() []string { return slices.Clone(managedFields) }
+
+var managedFields = []string{
 	"display_name",
 	"language_code",
 	"time_zone",
@@ -150,7 +152,7 @@ func Drift(want, have *dialogflowpb.ConversationProfile) []string {
 	var out []string
 	wm, hm := want.ProtoReflect(), have.ProtoReflect()
 	fields := wm.Descriptor().Fields()
-	for _, name := range ManagedFields {
+	for _, name := range managedFields {
 		if !sameField(wm, hm, fields.ByName(protoreflect.Name(name))) {
 			out = append(out, name)
 		}

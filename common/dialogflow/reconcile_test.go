@@ -36,7 +36,11 @@ type fakes struct {
 func newFakes(t *testing.T, endpoints ...string) *fakes {
 	f := &fakes{t: t, by: map[string]*dialogflowfake.Server{}}
 	for _, e := range endpoints {
-		f.by[e] = dialogflowfake.New()
+		loc := "global"
+		if host, ok := strings.CutSuffix(e, "-dialogflow.googleapis.com:443"); ok {
+			loc = host
+		}
+		f.by[e] = dialogflowfake.NewAt(loc)
 	}
 	return f
 }
@@ -62,7 +66,7 @@ func (f *fakes) clients() *dialogflow.Clients {
 const global = "dialogflow.googleapis.com:443"
 
 // nexusWith returns the demo tenant nexus with its profile: section replaced.
-func nexusWith(t *testing.T, profileYAML string) store.TenantFiles {
+func nexusWith(t testing.TB, profileYAML string) store.TenantFiles {
 	t.Helper()
 	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
 	if err != nil {
@@ -389,6 +393,11 @@ func TestRegionalProfileUsesTheRegionalEndpoint(t *testing.T) {
 	if !slices.Equal(f.dialed, []string{regional}) {
 		t.Errorf("dialled %v, want only %s", f.dialed, regional)
 	}
+	// What the rule prevents: the global host refuses the regional profile.
+	_, err = dialogflow.NewReconciler(globalOnly(t, f.by[global]), e.tenants, memstore.NewProfileNames(), project).Apply(context.Background(), "nexus")
+	if dialogflow.Code(err) != codes.InvalidArgument {
+		t.Errorf("regional profile on the global host: %v, want INVALID_ARGUMENT", err)
+	}
 	if got := dialogflow.Endpoint("global"); got != global {
 		t.Errorf("Endpoint(global) = %s", got)
 	}
@@ -463,4 +472,17 @@ func TestUnknownAndInvalidTenants(t *testing.T) {
 	if len(f.by[global].Calls()) != 0 {
 		t.Error("Dialogflow was called for invalid settings")
 	}
+}
+
+// globalOnly sends every location to the global fake, as a client without
+// the regional rule would.
+func globalOnly(t *testing.T, fake *dialogflowfake.Server) *dialogflow.Clients {
+	c, err := dialogflow.NewClients(dialogflow.Options{Dial: func(context.Context, string) (*grpc.ClientConn, error) {
+		return fake.Dial(t), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

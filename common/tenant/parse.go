@@ -206,7 +206,7 @@ func (p *parser) tenant() *Tenant {
 	default:
 		p.addf(TenantFile, lines["classifier"], "", "classifier.backend %q: want embedded, llm or dialogflow", ts.Classifier.Backend)
 	}
-	p.profile(ts.Profile, keyLines(root, "profile"), lines["profile"])
+	p.profile(ts.Profile, root)
 	for intent, cat := range ts.Classifier.Dialogflow.Intents {
 		if cat == "" {
 			p.addf(TenantFile, lines["classifier"], "", "classifier.dialogflow.intents[%q] is empty", intent)

@@ -1,10 +1,13 @@
 package tenant
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
 	_ "time/tzdata" // timeZone validates where the system has no zone files
+
+	"gopkg.in/yaml.v3"
 )
 
 // ProfileSpec is tenant.yaml's profile: the tenant's Dialogflow
@@ -46,7 +49,7 @@ type AssistSpec struct {
 
 // FeatureSpec is one suggestion feature and where it looks for answers.
 type FeatureSpec struct {
-	Type                string   `yaml:"type"` // one of SuggestionFeatures
+	Type                string   `yaml:"type"` // one of suggestionFeatures
 	KnowledgeBases      []string `yaml:"knowledgeBases"`
 	Documents           []string `yaml:"documents"`
 	MaxResults          int      `yaml:"maxResults"`
@@ -65,14 +68,16 @@ type LoggingSpec struct {
 	Stackdriver bool `yaml:"stackdriver"` // enable_stackdriver_logging
 }
 
-// SuggestionFeatures are the feature types a profile may name, and whether
-// each reads knowledge bases or documents.
-var SuggestionFeatures = map[string]featureSource{
-	"ARTICLE_SUGGESTION":         documentsOrKnowledgeBases,
-	"FAQ":                        documentsOrKnowledgeBases,
-	"SMART_REPLY":                noSource,
-	"KNOWLEDGE_ASSIST":           documentsOrKnowledgeBases,
-	"KNOWLEDGE_SEARCH":           documentsOrKnowledgeBases,
+// suggestionFeatures are the feature types a profile may name, and whether
+// each reads knowledge bases or documents: article suggestion and FAQ need
+// them, smart reply (its allowlist) and knowledge assist/search may have
+// them, summarization and Dialogflow assist take none.
+var suggestionFeatures = map[string]featureSource{
+	"ARTICLE_SUGGESTION":         needsSource,
+	"FAQ":                        needsSource,
+	"SMART_REPLY":                mayHaveSource,
+	"KNOWLEDGE_ASSIST":           mayHaveSource,
+	"KNOWLEDGE_SEARCH":           mayHaveSource,
 	"CONVERSATION_SUMMARIZATION": noSource,
 	"DIALOGFLOW_ASSIST":          noSource,
 }
@@ -81,12 +86,13 @@ type featureSource int
 
 const (
 	noSource featureSource = iota
-	documentsOrKnowledgeBases
+	mayHaveSource
+	needsSource
 )
 
-// AudioEncodings are the stt_config encodings BidiStreamingAnalyzeContent
+// audioEncodings are the stt_config encodings BidiStreamingAnalyzeContent
 // takes; telephony's MULAW and ALAW are 8 kHz only.
-var AudioEncodings = map[string]bool{
+var audioEncodings = map[string]bool{
 	"AUDIO_ENCODING_LINEAR_16":              true,
 	"AUDIO_ENCODING_FLAC":                   true,
 	"AUDIO_ENCODING_MULAW":                  true,
@@ -107,17 +113,27 @@ var (
 	projectRE       = regexp.MustCompile(`^[a-z][a-z0-9.:-]*[a-z0-9]$`)
 )
 
-// profile checks tenant.yaml's profile: settings; lines are the lines of
-// the profile: mapping's keys.
-func (p *parser) profile(s ProfileSpec, lines map[string]int, top int) {
-	at := func(key string) int {
-		if l, ok := lines[key]; ok {
-			return l
+// profile checks tenant.yaml's profile: settings, each problem at the line
+// of the key (or list item) it is about.
+func (p *parser) profile(s ProfileSpec, root *yaml.Node) {
+	doc := root
+	if doc != nil && doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	prof := mapValue(doc, "profile")
+	line := func(n *yaml.Node, key string) int { // the line of key in mapping n, else of n
+		for i := 0; n != nil && n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i].Line
+			}
 		}
-		return top
+		if n != nil {
+			return n.Line
+		}
+		return 0
 	}
 	bad := func(key, format string, args ...any) {
-		p.addf(TenantFile, at(key), "", "profile."+key+": "+format, args...)
+		p.addf(TenantFile, line(prof, key), "", "profile."+key+": "+format, args...)
 	}
 	if len(s.DisplayName) > 1024 {
 		bad("displayName", "at most 1024 characters")
@@ -134,7 +150,7 @@ func (p *parser) profile(s ProfileSpec, lines map[string]int, top int) {
 	if s.TimeZone != "" && !validTimeZone(s.TimeZone) {
 		bad("timeZone", "%q is not an IANA time zone such as Asia/Seoul", s.TimeZone)
 	}
-	if s.Encoding != "" && !AudioEncodings[s.Encoding] {
+	if s.Encoding != "" && !audioEncodings[s.Encoding] {
 		bad("audioEncoding", "%q is not supported: want one of AUDIO_ENCODING_LINEAR_16, _MULAW, _ALAW, _FLAC, _AMR, _AMR_WB, _OGG_OPUS, _SPEEX_WITH_HEADER_BYTE", s.Encoding)
 	}
 	switch {
@@ -143,12 +159,13 @@ func (p *parser) profile(s ProfileSpec, lines map[string]int, top int) {
 	case (s.Encoding == "AUDIO_ENCODING_MULAW" || s.Encoding == "AUDIO_ENCODING_ALAW") && s.SampleRate != 0 && s.SampleRate != 8000:
 		bad("sampleRateHertz", "%d: %s is 8000 Hz only", s.SampleRate, s.Encoding)
 	}
-	p.notification(s.Notifications, "notifications", at("notifications"))
-	p.notification(s.NewMessageNotifications, "newMessageNotifications", at("newMessageNotifications"))
+	p.notification(s.Notifications, "notifications", line(prof, "notifications"))
+	p.notification(s.NewMessageNotifications, "newMessageNotifications", line(prof, "newMessageNotifications"))
 	if a := s.Assist; a != nil {
-		p.notification(a.Notifications, "humanAgentAssistant.notifications", at("humanAgentAssistant"))
-		p.features(a.Features, "humanAgentAssistant.features", at("humanAgentAssistant"))
-		p.features(a.EndUserFeatures, "humanAgentAssistant.endUserFeatures", at("humanAgentAssistant"))
+		assist := mapValue(prof, "humanAgentAssistant")
+		p.notification(a.Notifications, "humanAgentAssistant.notifications", line(assist, "notifications"))
+		p.features(a.Features, "humanAgentAssistant.features", mapValue(assist, "features"), line(assist, "features"))
+		p.features(a.EndUserFeatures, "humanAgentAssistant.endUserFeatures", mapValue(assist, "endUserFeatures"), line(assist, "endUserFeatures"))
 	}
 	if a := s.AutomatedAgent; a != nil && !agentRE.MatchString(a.Agent) {
 		bad("automatedAgent", "agent %q: want projects/P/locations/L/agent or .../agent/environments/E", a.Agent)
@@ -169,38 +186,46 @@ func (p *parser) notification(n *NotificationSpec, key string, line int) {
 	}
 }
 
-func (p *parser) features(fs []FeatureSpec, key string, line int) {
+// features checks a feature list; seq is its YAML node, for each item's line.
+func (p *parser) features(fs []FeatureSpec, key string, seq *yaml.Node, listLine int) {
 	seen := map[string]bool{}
 	for i, f := range fs {
-		src, ok := SuggestionFeatures[f.Type]
+		line := listLine
+		if seq != nil && seq.Kind == yaml.SequenceNode && i < len(seq.Content) {
+			line = seq.Content[i].Line
+		}
+		addf := func(format string, args ...any) {
+			p.addf(TenantFile, line, "", "profile.%s[%d]: %s", key, i, fmt.Sprintf(format, args...))
+		}
+		src, ok := suggestionFeatures[f.Type]
 		if !ok {
-			p.addf(TenantFile, line, "", "profile.%s[%d].type %q: unknown feature; want one of %s", key, i, f.Type, featureNames())
+			addf("type %q: unknown feature; want one of %s", f.Type, featureNames())
 			continue
 		}
 		if seen[f.Type] {
-			p.addf(TenantFile, line, "", "profile.%s[%d]: %s is listed twice", key, i, f.Type)
+			addf("%s is listed twice", f.Type)
 		}
 		seen[f.Type] = true
 		switch {
 		case src == noSource && (len(f.KnowledgeBases) > 0 || len(f.Documents) > 0):
-			p.addf(TenantFile, line, "", "profile.%s[%d]: %s takes no knowledge bases or documents", key, i, f.Type)
-		case src == documentsOrKnowledgeBases && len(f.KnowledgeBases) > 0 && len(f.Documents) > 0:
-			p.addf(TenantFile, line, "", "profile.%s[%d]: %s reads knowledge bases or documents, not both", key, i, f.Type)
-		case src == documentsOrKnowledgeBases && len(f.KnowledgeBases) == 0 && len(f.Documents) == 0:
-			p.addf(TenantFile, line, "", "profile.%s[%d]: %s needs knowledgeBases or documents", key, i, f.Type)
+			addf("%s takes no knowledge bases or documents", f.Type)
+		case len(f.KnowledgeBases) > 0 && len(f.Documents) > 0:
+			addf("%s reads knowledge bases or documents, not both", f.Type)
+		case src == needsSource && len(f.KnowledgeBases) == 0 && len(f.Documents) == 0:
+			addf("%s needs knowledgeBases or documents", f.Type)
 		}
 		for _, kb := range f.KnowledgeBases {
 			if !knowledgeBaseRE.MatchString(kb) {
-				p.addf(TenantFile, line, "", "profile.%s[%d]: knowledge base %q: want projects/P/locations/L/knowledgeBases/K", key, i, kb)
+				addf("knowledge base %q: want projects/P/locations/L/knowledgeBases/K", kb)
 			}
 		}
 		for _, d := range f.Documents {
 			if !documentRE.MatchString(d) {
-				p.addf(TenantFile, line, "", "profile.%s[%d]: document %q: want projects/P/locations/L/knowledgeBases/K/documents/D", key, i, d)
+				addf("document %q: want projects/P/locations/L/knowledgeBases/K/documents/D", d)
 			}
 		}
 		if f.MaxResults < 0 || f.ConfidenceThreshold < 0 || f.ConfidenceThreshold > 1 {
-			p.addf(TenantFile, line, "", "profile.%s[%d]: maxResults must not be negative, confidenceThreshold must be in 0..1", key, i)
+			addf("maxResults must not be negative, confidenceThreshold must be in 0..1")
 		}
 	}
 }

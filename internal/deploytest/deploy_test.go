@@ -56,6 +56,8 @@ func TestDeployFromRoot(t *testing.T) {
 			"application/json", `"TransfterNumber":"40001"`},
 		{"Gateway classification", "Gateway", "/star-wars/chat-gpt", "question=고객: 환불 받고 싶어요",
 			"application/x-www-form-urlencoded", `"category3":"환불요청"`},
+		// Registered and answering its own JSON (PUT needs Dialogflow: cmd/local's test does it).
+		{"Profile", "Profile", "/tenants/nexus/profile", "", "application/json", `"status": "METHOD_NOT_ALLOWED"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ package dialogflowfake
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -37,6 +39,9 @@ type Call struct {
 
 // Server is the fake. Its zero value is not ready; use New.
 type Server struct {
+	log      io.Writer // nil: calls are not logged
+	location string    // "": any; else the one location this endpoint serves
+
 	mu            sync.Mutex
 	calls         []Call
 	fail          map[string][]error // method → errors to answer with, in turn
@@ -48,9 +53,23 @@ type Server struct {
 	next          int
 }
 
-// New returns an empty fake.
-func New() *Server {
-	return &Server{fail: map[string][]error{}, hold: map[string]chan struct{}{},
+// New returns an empty fake serving every location (as a loopback
+// override of all endpoints does).
+func New() *Server { return NewLogging(nil) }
+
+// NewAt returns an empty fake of one location's endpoint: like Dialogflow,
+// it refuses a resource of another location (a regional profile sent to
+// the global host).
+func NewAt(location string) *Server {
+	s := NewLogging(nil)
+	s.location = location
+	return s
+}
+
+// NewLogging returns an empty fake that writes one line per call to w (for
+// a person watching a local run).
+func NewLogging(w io.Writer) *Server {
+	return &Server{log: w, fail: map[string][]error{}, hold: map[string]chan struct{}{},
 		profiles: map[string]*pb.ConversationProfile{}, conversations: map[string]*pb.Conversation{},
 		participants: map[string][]*pb.Participant{}}
 }
@@ -78,6 +97,13 @@ func (s *Server) Listen(t testing.TB) string {
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)
 	return lis.Addr().String()
+}
+
+// Serve serves the fake on lis until it fails.
+func (s *Server) Serve(lis net.Listener) error {
+	g := grpc.NewServer()
+	s.Register(g)
+	return g.Serve(lis)
 }
 
 // Fail makes the next calls of method answer errs, one per call.
@@ -187,8 +213,15 @@ func (s *Server) addProfile(parent string, p *pb.ConversationProfile) *pb.Conver
 }
 
 // begin records a call, waits while the method is held, and returns the
-// error the test queued for it, if any.
-func (s *Server) begin(ctx context.Context, method string, req proto.Message) error {
+// error the test queued for it, if any, or the refusal of a resource
+// outside the endpoint's location.
+func (s *Server) begin(ctx context.Context, method string, req proto.Message, resource string) error {
+	if err := s.located(resource); err != nil {
+		s.mu.Lock()
+		s.calls = append(s.calls, Call{Method: method, Request: proto.Clone(req)})
+		s.mu.Unlock()
+		return err
+	}
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Method: method, Request: proto.Clone(req)})
 	hold := s.hold[method]
@@ -197,6 +230,9 @@ func (s *Server) begin(ctx context.Context, method string, req proto.Message) er
 		err, s.fail[method] = q[0], q[1:]
 	}
 	s.mu.Unlock()
+	if s.log != nil {
+		fmt.Fprintf(s.log, "%s %s\n", method, prototext.MarshalOptions{}.Format(req))
+	}
 	if hold != nil {
 		select {
 		case <-hold:
@@ -205,6 +241,15 @@ func (s *Server) begin(ctx context.Context, method string, req proto.Message) er
 		}
 	}
 	return err
+}
+
+// located refuses a resource name of a location this endpoint does not serve.
+func (s *Server) located(resource string) error {
+	parts := strings.Split(resource, "/")
+	if s.location == "" || len(parts) < 4 || parts[2] != "locations" || parts[3] == s.location {
+		return nil
+	}
+	return status.Errorf(codes.InvalidArgument, "location %q of %s is not served by this endpoint (%s)", parts[3], resource, s.location)
 }
 
 var (
@@ -230,7 +275,7 @@ type profilesServer struct {
 
 func (f profilesServer) ListConversationProfiles(ctx context.Context, req *pb.ListConversationProfilesRequest) (*pb.ListConversationProfilesResponse, error) {
 	s := f.s
-	if err := s.begin(ctx, "ListConversationProfiles", req); err != nil {
+	if err := s.begin(ctx, "ListConversationProfiles", req, req.GetParent()); err != nil {
 		return nil, err
 	}
 	if !parentRE.MatchString(req.GetParent()) {
@@ -268,7 +313,7 @@ func (f profilesServer) ListConversationProfiles(ctx context.Context, req *pb.Li
 
 func (f profilesServer) GetConversationProfile(ctx context.Context, req *pb.GetConversationProfileRequest) (*pb.ConversationProfile, error) {
 	s := f.s
-	if err := s.begin(ctx, "GetConversationProfile", req); err != nil {
+	if err := s.begin(ctx, "GetConversationProfile", req, req.GetName()); err != nil {
 		return nil, err
 	}
 	if !profileRE.MatchString(req.GetName()) {
@@ -282,7 +327,7 @@ func (f profilesServer) GetConversationProfile(ctx context.Context, req *pb.GetC
 
 func (f profilesServer) CreateConversationProfile(ctx context.Context, req *pb.CreateConversationProfileRequest) (*pb.ConversationProfile, error) {
 	s := f.s
-	if err := s.begin(ctx, "CreateConversationProfile", req); err != nil {
+	if err := s.begin(ctx, "CreateConversationProfile", req, req.GetParent()); err != nil {
 		return nil, err
 	}
 	p := req.GetConversationProfile()
@@ -301,7 +346,7 @@ func (f profilesServer) CreateConversationProfile(ctx context.Context, req *pb.C
 
 func (f profilesServer) UpdateConversationProfile(ctx context.Context, req *pb.UpdateConversationProfileRequest) (*pb.ConversationProfile, error) {
 	s := f.s
-	if err := s.begin(ctx, "UpdateConversationProfile", req); err != nil {
+	if err := s.begin(ctx, "UpdateConversationProfile", req, req.GetConversationProfile().GetName()); err != nil {
 		return nil, err
 	}
 	p := req.GetConversationProfile()
@@ -347,7 +392,7 @@ type conversationsServer struct {
 
 func (f conversationsServer) CreateConversation(ctx context.Context, req *pb.CreateConversationRequest) (*pb.Conversation, error) {
 	s := f.s
-	if err := s.begin(ctx, "CreateConversation", req); err != nil {
+	if err := s.begin(ctx, "CreateConversation", req, req.GetParent()); err != nil {
 		return nil, err
 	}
 	c := req.GetConversation()
@@ -381,7 +426,7 @@ func (f conversationsServer) CreateConversation(ctx context.Context, req *pb.Cre
 
 func (f conversationsServer) GetConversation(ctx context.Context, req *pb.GetConversationRequest) (*pb.Conversation, error) {
 	s := f.s
-	if err := s.begin(ctx, "GetConversation", req); err != nil {
+	if err := s.begin(ctx, "GetConversation", req, req.GetName()); err != nil {
 		return nil, err
 	}
 	if !conversationRE.MatchString(req.GetName()) {
@@ -397,7 +442,7 @@ func (f conversationsServer) GetConversation(ctx context.Context, req *pb.GetCon
 
 func (f conversationsServer) CompleteConversation(ctx context.Context, req *pb.CompleteConversationRequest) (*pb.Conversation, error) {
 	s := f.s
-	if err := s.begin(ctx, "CompleteConversation", req); err != nil {
+	if err := s.begin(ctx, "CompleteConversation", req, req.GetName()); err != nil {
 		return nil, err
 	}
 	if !conversationRE.MatchString(req.GetName()) {
@@ -420,7 +465,7 @@ type participantsServer struct {
 
 func (f participantsServer) CreateParticipant(ctx context.Context, req *pb.CreateParticipantRequest) (*pb.Participant, error) {
 	s := f.s
-	if err := s.begin(ctx, "CreateParticipant", req); err != nil {
+	if err := s.begin(ctx, "CreateParticipant", req, req.GetParent()); err != nil {
 		return nil, err
 	}
 	p := req.GetParticipant()
@@ -447,7 +492,7 @@ func (f participantsServer) CreateParticipant(ctx context.Context, req *pb.Creat
 
 func (f participantsServer) ListParticipants(ctx context.Context, req *pb.ListParticipantsRequest) (*pb.ListParticipantsResponse, error) {
 	s := f.s
-	if err := s.begin(ctx, "ListParticipants", req); err != nil {
+	if err := s.begin(ctx, "ListParticipants", req, req.GetParent()); err != nil {
 		return nil, err
 	}
 	if !conversationRE.MatchString(req.GetParent()) {

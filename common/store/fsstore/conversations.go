@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/routebot/routebot/common/store"
 )
@@ -57,17 +59,25 @@ var _ store.ProfileNames = (*Store)(nil)
 // errKept ends a transaction that found a record to keep.
 var errKept = errors.New("record kept")
 
-// ClaimConversation implements store.Conversations with one transaction on
-// the call's document: two instances claiming at once serialise on it, and
-// the loser reads the winner's claim.
+// ClaimConversation implements store.Conversations. The first claim is a
+// Create, which fails for every other claimant at once (a transaction would
+// make them contend for the document's lock); only taking over a lapsed
+// claim needs a transaction.
 func (s *Store) ClaimConversation(ctx context.Context, c store.Conversation, now time.Time) (store.Conversation, bool, error) {
 	op := "claim conversation " + c.CallID
 	if err := cancelled(ctx, op); err != nil {
 		return store.Conversation{}, false, err
 	}
 	ref := s.conversations().Doc(callDocID(c.CallID))
+	_, err := ref.Create(ctx, toConversationDoc(c))
+	switch {
+	case err == nil:
+		return c, true, nil
+	case status.Code(err) != codes.AlreadyExists:
+		return store.Conversation{}, false, s.unavailable(ctx, op, err)
+	}
 	var cur store.Conversation
-	err := s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+	err = s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
 		if err != nil && !notFound(err) {
 			return err

@@ -17,7 +17,12 @@ type Conversations struct {
 
 	mu      sync.Mutex
 	records map[string]store.Conversation
+	claims  int // since the last sweep
 }
+
+// sweepEvery is how many claims pass between sweeps of expired records, so
+// a long local run's memory stays bounded by the records' TTL.
+const sweepEvery = 1024
 
 var _ store.Conversations = (*Conversations)(nil)
 
@@ -41,6 +46,12 @@ func (s *Conversations) ClaimConversation(ctx context.Context, c store.Conversat
 		return cloneConversation(cur), false, nil
 	}
 	s.records[c.CallID] = cloneConversation(c)
+	if s.claims++; s.claims >= sweepEvery {
+		s.claims = 0
+		for id := range s.records {
+			s.live(id)
+		}
+	}
 	return cloneConversation(c), true, nil
 }
 
