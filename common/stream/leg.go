@@ -26,7 +26,6 @@ type leg struct {
 
 	mu           sync.Mutex
 	sock         *socket // nil while detached
-	resumed      bool
 	queue        []Frame
 	finals       []Transcript // the last finals queued, for a resumed socket that lost some
 	dropped      int
@@ -228,7 +227,7 @@ func (lg *leg) resume(start Start, sock *socket) error {
 		}
 		lg.queue = append(lost, lg.queue...)
 	}
-	lg.sock, lg.resumed = sock, true
+	lg.sock = sock
 	lg.relay.Resume()
 	lg.signal()
 	return nil
