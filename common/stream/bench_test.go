@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"sync"
@@ -265,4 +266,101 @@ func BenchmarkConcurrentRelays(b *testing.B) {
 		b.ReportMetric(100*float64(chunks)/(float64(legs)*elapsed.Seconds()*10), "%audio-in-time")
 		b.ReportMetric(100*(cpu1-cpu0).Seconds()/elapsed.Seconds()/float64(legs), "%core/stream")
 	}
+}
+
+// benchClientURL, set in a child process's environment, makes the test
+// binary the gateway's side of BenchmarkServiceStreams.
+const benchClientURL = "ROUTEBOT_BENCH_CLIENT_URL"
+
+// BenchmarkServiceStreams is BenchmarkConcurrentStreams with the clients in
+// a process of their own, so the CPU reported per stream is the service's
+// (with the fake Dialogflow, in its process: still an upper bound).
+func BenchmarkServiceStreams(b *testing.B) {
+	const window = 10 * time.Second
+	legs, frameMs := 1000, 20
+	if n, err := fmt.Sscan(os.Getenv("ROUTEBOT_BENCH_STREAMS"), &legs); n == 0 || err != nil {
+		legs = 1000
+	}
+	if n, err := fmt.Sscan(os.Getenv("ROUTEBOT_BENCH_FRAME_MS"), &frameMs); n == 0 || err != nil || frameMs <= 0 {
+		frameMs = 20
+	}
+	for range b.N {
+		fake := &streamfake.Participants{ChunkBytes: 1600, Forget: true}
+		ts := newPooledTestServer(b, fake, Options{MaxStreams: legs, Logger: discard()}, (legs+49)/50)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), benchClientURL+"="+ts.url, fmt.Sprintf("ROUTEBOT_BENCH_STREAMS=%d", legs),
+			fmt.Sprintf("ROUTEBOT_BENCH_FRAME_MS=%d", frameMs), fmt.Sprintf("ROUTEBOT_BENCH_SECONDS=%d", int(window/time.Second)+3))
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		waitFor(b, "every leg's stream", func() bool { return fake.Open() == legs })
+		time.Sleep(time.Second)
+		chunks0 := totalChunks(fake)
+		cpu0, t0 := cpuTime(), time.Now()
+		time.Sleep(window)
+		cpu1, elapsed := cpuTime(), time.Since(t0)
+		chunks := totalChunks(fake) - chunks0
+		if err := cmd.Wait(); err != nil {
+			b.Fatalf("client process: %v", err)
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		clientCPU := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		b.ReportMetric(float64(legs), "streams")
+		b.ReportMetric(100*float64(chunks)/(float64(legs)*elapsed.Seconds()*1000/100), "%audio-in-time")
+		b.ReportMetric(100*(cpu1-cpu0).Seconds()/elapsed.Seconds()/float64(legs), "%core/stream")
+		// The client's whole life (dialling included) over its streaming time.
+		b.ReportMetric(100*clientCPU.Seconds()/float64(int(window/time.Second)+3)/float64(legs), "client-%core/stream")
+	}
+}
+
+// runBenchClients is the client process: it opens the legs, streams 8 kHz
+// PCM in real time for ROUTEBOT_BENCH_SECONDS, and exits.
+func runBenchClients(url string) int {
+	var legs, frameMs, secs int
+	fmt.Sscan(os.Getenv("ROUTEBOT_BENCH_STREAMS"), &legs)
+	fmt.Sscan(os.Getenv("ROUTEBOT_BENCH_FRAME_MS"), &frameMs)
+	fmt.Sscan(os.Getenv("ROUTEBOT_BENCH_SECONDS"), &secs)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second+30*time.Second)
+	defer cancel()
+	conns := make([]*websocket.Conn, legs)
+	for i := range conns {
+		c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: map[string][]string{"Authorization": {"Bearer " + testToken}}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench client: dial:", err)
+			return 1
+		}
+		if err := c.Write(ctx, websocket.MessageText, startFrame(fmt.Sprintf("SVC-%d", i), RoleEndUser)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench client: start:", err)
+			return 1
+		}
+		conns[i] = c
+	}
+	stop := time.Now().Add(time.Duration(secs) * time.Second)
+	frame := make([]byte, 16*frameMs)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			for {
+				if _, _, err := c.Read(ctx); err != nil {
+					return
+				}
+			}
+		})
+		wg.Go(func() {
+			period := time.Duration(frameMs) * time.Millisecond
+			time.Sleep(time.Duration(i) * period / time.Duration(legs))
+			t := time.NewTicker(period)
+			defer t.Stop()
+			for now := range t.C {
+				if now.After(stop) {
+					c.CloseNow()
+					return
+				}
+				_ = c.Write(ctx, websocket.MessageBinary, frame)
+			}
+		})
+	}
+	wg.Wait()
+	return 0
 }

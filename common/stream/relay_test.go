@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -24,7 +25,13 @@ import (
 	"github.com/routebot/routebot/internal/streamfake"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if url := os.Getenv(benchClientURL); url != "" {
+		// BenchmarkServiceStreams' client process: the gateway's side.
+		os.Exit(runBenchClients(url))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 const testParticipant = "projects/p/locations/global/conversations/CALL1/participants/end_user"
 
