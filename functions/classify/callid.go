@@ -21,6 +21,12 @@ type Transcripts interface {
 	Transcript(ctx context.Context, callID string) ([]store.TranscriptEntry, error)
 }
 
+// CallOwners says which tenant a call's conversation belongs to
+// (store.Conversations), so one tenant's scenario never reads another's call.
+type CallOwners interface {
+	GetConversation(ctx context.Context, callID string) (store.Conversation, error)
+}
+
 // question is the text to classify: the body's question or, when the body
 // names a CallId and no question, that call's stored transcript as
 // "상담원: …" / "고객: …" lines.
@@ -33,6 +39,9 @@ func (h *Handler) question(ctx context.Context, r *http.Request) (string, *wire.
 	callID, hasQuestion := callIDOf(r.Header.Get("Content-Type"), body)
 	if callID == "" || hasQuestion {
 		return readQuestion(r)
+	}
+	if werr := h.checkOwner(ctx, r, callID); werr != nil {
+		return "", werr
 	}
 	entries, err := h.opts.Transcripts.Transcript(ctx, callID)
 	switch {
@@ -69,4 +78,29 @@ func callIDOf(contentType string, body []byte) (callID string, hasQuestion bool)
 		return strings.TrimSpace(v.CallID), strings.TrimSpace(v.Question) != ""
 	}
 	return strings.TrimSpace(formValue(string(body), "CallId")), strings.TrimSpace(formValue(string(body), "question")) != ""
+}
+
+// checkOwner refuses a CallId whose conversation is another tenant's than
+// the scenario code's. A call with no conversation record has no stored
+// transcript either (the stream service creates the record first).
+func (h *Handler) checkOwner(ctx context.Context, r *http.Request, callID string) *wire.Error {
+	if h.opts.CallOwners == nil {
+		return nil
+	}
+	conv, err := h.opts.CallOwners.GetConversation(ctx, callID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return wire.Errorf(wire.NotFound, "no transcript is stored for CallId %q", callID)
+	case err != nil:
+		h.logger.ErrorContext(ctx, "reading a call's conversation failed", "call_id", callID, "error", err)
+		return wire.Errorf(wire.ServerDB, "the call's transcript could not be read")
+	}
+	flow, err := h.flows.Flow(ctx, scenarioCode(r.URL.Path))
+	if err != nil {
+		return nil // the edge reports the scenario's own error next
+	}
+	if conv.TenantID != flow.Tenant.ID {
+		return wire.Errorf(wire.Forbidden, "CallId %q is not a call of this scenario's tenant", callID)
+	}
+	return nil
 }

@@ -12,7 +12,19 @@ import (
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/memstore"
+	"github.com/routebot/routebot/common/wire"
 )
+
+// owners is a call → tenant record.
+type owners map[string]string
+
+func (o owners) GetConversation(_ context.Context, callID string) (store.Conversation, error) {
+	id, ok := o[callID]
+	if !ok {
+		return store.Conversation{}, store.ErrNotFound
+	}
+	return store.Conversation{CallID: callID, TenantID: id}, nil
+}
 
 type failingTranscripts struct{}
 
@@ -38,22 +50,26 @@ func TestClassifyByCallID(t *testing.T) {
 	tests := []struct {
 		name        string
 		transcripts Transcripts
+		owners      CallOwners
 		contentType string
 		body        string
 		wantStatus  int
 		wantText    string // what the classifier is given; "" when it is not asked
 	}{
-		{"JSON CallId", tr, "application/json", `{"CallId":"DS-CALL-1"}`, 200, stored},
-		{"form CallId", tr, form, "CallId=DS-CALL-1", 200, stored},
-		{"a question wins over CallId", tr, form, "CallId=DS-CALL-1&question=고객:환불해 주세요", 200, "고객: 환불해 주세요"},
-		{"unknown CallId", tr, "application/json", `{"CallId":"DS-NONE"}`, 404, ""},
-		{"store down", failingTranscripts{}, "application/json", `{"CallId":"DS-CALL-1"}`, 500, ""},
-		{"no store: CallId alone is no question", nil, "application/json", `{"CallId":"DS-CALL-1"}`, 400, ""},
+		{"JSON CallId", tr, nil, "application/json", `{"CallId":"DS-CALL-1"}`, 200, stored},
+		{"form CallId", tr, nil, form, "CallId=DS-CALL-1", 200, stored},
+		{"a question wins over CallId", tr, nil, form, "CallId=DS-CALL-1&question=고객:환불해 주세요", 200, "고객: 환불해 주세요"},
+		{"unknown CallId", tr, nil, "application/json", `{"CallId":"DS-NONE"}`, 404, ""},
+		{"store down", failingTranscripts{}, nil, "application/json", `{"CallId":"DS-CALL-1"}`, 500, ""},
+		{"no store: CallId alone is no question", nil, nil, "application/json", `{"CallId":"DS-CALL-1"}`, 400, ""},
+		{"the scenario's tenant's call", tr, owners{"DS-CALL-1": "nexus"}, "application/json", `{"CallId":"DS-CALL-1"}`, 200, stored},
+		{"another tenant's call", tr, owners{"DS-CALL-1": "hanbit"}, "application/json", `{"CallId":"DS-CALL-1"}`, wire.Forbidden.HTTPStatus(), ""},
+		{"a call with no conversation", tr, owners{}, "application/json", `{"CallId":"DS-CALL-1"}`, 404, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &stub{res: classify.Result{Path: classify.Path{"주문배송", "배송", "배송조회"}, Summary: "배송 문의", Backend: "llm"}}
-			h, _ := stubHandler(t, s, Options{Transcripts: tt.transcripts})
+			h, _ := stubHandler(t, s, Options{Transcripts: tt.transcripts, CallOwners: tt.owners})
 			w := post(h, http.MethodPost, "/star-wars/chat-gpt", tt.contentType, tt.body)
 			if w.Code != tt.wantStatus {
 				t.Fatalf("HTTP %d, want %d: %s", w.Code, tt.wantStatus, w.Body)

@@ -46,8 +46,10 @@ type Options struct {
 	Now      func() time.Time
 
 	// Transcripts, when set, lets a body name a CallId instead of a
-	// question: the stream service's stored transcript is classified.
+	// question: the stream service's stored transcript is classified, if
+	// CallOwners (when set) says the call is the scenario's tenant's.
 	Transcripts Transcripts
+	CallOwners  CallOwners
 }
 
 // Handler answers classification requests.

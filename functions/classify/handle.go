@@ -10,7 +10,7 @@ import (
 func FromApp(a *app.App) *Handler {
 	c := a.Config
 	return New(a.Flows, a.Auth, a.Logger, Options{Project: c.Project, Timeout: c.PostCallTimeout, TimeZone: c.TimeZone,
-		Transcripts: a.Transcripts})
+		Transcripts: a.Transcripts, CallOwners: a.Conversations})
 }
 
 // deployed is the Cloud Function's handler, built on its first request.
