@@ -1,8 +1,9 @@
 // Command local runs all of routebot in one process on an embedded store:
 // POST /{scenarioCode} (the scenario function), POST
-// /{scenarioCode}/chat-gpt (the classify function) and GET|PUT
+// /{scenarioCode}/chat-gpt (the classify function), GET|PUT
 // /tenants/{tenant}/profile (the profile function, on Dialogflow or on the
-// fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), serving the demo tenants (or
+// fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), GET /v1/stream (the stream
+// service) and /studio/ (the flow studio), serving the demo tenants (or
 // ROUTEBOT_TENANTS) with no cloud account.
 //
 // Without ROUTEBOT_API_TOKEN or ROUTEBOT_JWT_KEY it accepts the public
@@ -27,6 +28,7 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/common/stream"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/profile"
 	"github.com/routebot/routebot/functions/studio"
@@ -43,10 +45,14 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	streamOpts, err := stream.LoadOptions(os.Getenv)
+	if err != nil {
+		log.Fatal(err)
+	}
 	logs := logging.NewBuffered(os.Stderr, 100*time.Millisecond)
 	logger := logging.New(logs, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = run(ctx, cfg, logger, start)
+	err = run(ctx, cfg, streamOpts, logger, start)
 	stop()
 	logs.Close()
 	if err != nil {
@@ -55,18 +61,22 @@ func main() {
 }
 
 // run serves until ctx is done.
-func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time.Time) error {
+func run(ctx context.Context, cfg config.Config, streamOpts stream.Options, logger *slog.Logger, start time.Time) error {
 	a, err := app.Build(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	streams, err := a.StreamServer(streamOpts)
+	if err != nil {
+		return err
+	}
 	studioHandler, studioDev, err := studio.FromApp(ctx, a, os.Getenv, true)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           studioHandler.Wrap(handler(a)),
+		Handler:           studioHandler.Wrap(handler(a, streams)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -96,6 +106,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		_ = streams.Shutdown(shutdown) // its sockets are hijacked: srv.Shutdown does not see them
 		_ = srv.Shutdown(shutdown)
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -115,9 +126,10 @@ func servingAttrs(a *app.App, addr net.Addr, start time.Time) []any {
 }
 
 // handler is every function of the local run on one mux: the gateway's URL
-// shapes and the profile function.
-func handler(a *app.App) *http.ServeMux {
+// shapes, the profile function and the stream service.
+func handler(a *app.App, streams *stream.Server) *http.ServeMux {
 	mux := gateway.Mux(a)
 	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
+	streams.Register(mux)
 	return mux
 }
