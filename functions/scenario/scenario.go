@@ -86,7 +86,7 @@ type turnLog struct {
 // ServeHTTP answers one turn.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.opts.Now()
-	ctx, cancel := context.WithTimeout(r.Context(), h.opts.TurnTimeout)
+	ctx, cancel := withLazyDeadline(r.Context(), h.opts.TurnTimeout)
 	defer cancel()
 
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -204,7 +204,7 @@ func (h *Handler) classify(ctx context.Context, t *tenant.Tenant, text, callID s
 	if t.Classifier == nil {
 		return nil, errors.New("tenant has no classifier")
 	}
-	cctx, cancel := context.WithTimeout(ctx, h.opts.ClassifyTimeout)
+	cctx, cancel := withLazyDeadline(ctx, h.opts.ClassifyTimeout)
 	defer cancel()
 	res, err := t.Classifier.Classify(cctx, classify.Input{Text: text, SessionID: callID})
 	if err != nil {
