@@ -31,11 +31,10 @@ type armedDeadline struct {
 	cancel context.CancelFunc
 }
 
-// withLazyDeadline returns the context and its release, which must be
-// called when the work is done, as a context.CancelFunc is.
-func withLazyDeadline(parent context.Context, d time.Duration) (*lazyDeadline, func()) {
-	c := &lazyDeadline{parent: parent, deadline: time.Now().Add(d)}
-	return c, c.release
+// newLazyDeadline returns the context; its release must be called when the
+// work is done, as a context.CancelFunc is.
+func newLazyDeadline(parent context.Context, d time.Duration) *lazyDeadline {
+	return &lazyDeadline{parent: parent, deadline: time.Now().Add(d)}
 }
 
 func (c *lazyDeadline) arm() *armedDeadline {
@@ -56,6 +55,7 @@ func (c *lazyDeadline) arm() *armedDeadline {
 	return a
 }
 
+// release cancels the context.
 func (c *lazyDeadline) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

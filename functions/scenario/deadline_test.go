@@ -33,13 +33,13 @@ func TestLazyDeadline(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
 			defer cancel()
-			ctx, release := withLazyDeadline(parent, tt.d)
-			defer release()
+			ctx := newLazyDeadline(parent, tt.d)
+			defer ctx.release()
 			if tt.cancelParent {
 				cancel()
 			}
 			if tt.release {
-				release()
+				ctx.release()
 			}
 			if tt.arm {
 				done := ctx.Done()
@@ -71,20 +71,20 @@ func TestLazyDeadline(t *testing.T) {
 // it, and a lazy deadline under another is armed through it.
 func TestLazyDeadlineChildren(t *testing.T) {
 	t.Run("release cancels a child", func(t *testing.T) {
-		ctx, release := withLazyDeadline(context.Background(), time.Hour)
+		ctx := newLazyDeadline(context.Background(), time.Hour)
 		child, cancel := context.WithCancel(ctx)
 		defer cancel()
-		release()
+		ctx.release()
 		<-child.Done()
 		if !errors.Is(child.Err(), context.Canceled) {
 			t.Errorf("child Err() = %v, want Canceled", child.Err())
 		}
 	})
 	t.Run("the deadline reaches a nested lazy deadline", func(t *testing.T) {
-		turn, release := withLazyDeadline(context.Background(), -time.Second)
-		defer release()
-		cls, releaseCls := withLazyDeadline(turn, time.Hour)
-		defer releaseCls()
+		turn := newLazyDeadline(context.Background(), -time.Second)
+		defer turn.release()
+		cls := newLazyDeadline(turn, time.Hour)
+		defer cls.release()
 		if !errors.Is(cls.Err(), context.DeadlineExceeded) {
 			t.Errorf("unarmed nested Err() = %v, want DeadlineExceeded", cls.Err())
 		}
@@ -94,11 +94,11 @@ func TestLazyDeadlineChildren(t *testing.T) {
 		}
 	})
 	t.Run("releasing the outer cancels an armed inner", func(t *testing.T) {
-		turn, release := withLazyDeadline(context.Background(), time.Hour)
-		cls, releaseCls := withLazyDeadline(turn, time.Hour)
-		defer releaseCls()
+		turn := newLazyDeadline(context.Background(), time.Hour)
+		cls := newLazyDeadline(turn, time.Hour)
+		defer cls.release()
 		done := cls.Done()
-		release()
+		turn.release()
 		<-done
 		if !errors.Is(cls.Err(), context.Canceled) {
 			t.Errorf("inner Err() = %v, want Canceled", cls.Err())
