@@ -280,10 +280,13 @@ func (h *Handler) customerName(ctx context.Context, r *http.Request, tenantID st
 // 무응답종료 name no step, so two real silences look identical: they are only
 // deduplicated by an Idempotency-Key header.
 func requestKey(scenarioCode string, req wire.Request, idempotencyKey string) string {
-	h := sha256.New()
+	// The hashed bytes are assembled in a stack buffer, hashed at once
+	// (sessions keep keys across deploys: the bytes must not change).
+	var scratch [512]byte
+	b := scratch[:0]
 	switch {
 	case idempotencyKey != "":
-		h.Write([]byte("idem\x00" + idempotencyKey))
+		b = append(append(b, "idem\x00"...), idempotencyKey...)
 	case req.ScenarioCode == wire.Silence || req.ScenarioCode == wire.SilenceEnd:
 		return ""
 	default:
@@ -291,13 +294,14 @@ func requestKey(scenarioCode string, req wire.Request, idempotencyKey string) st
 		if req.IsFirstChat {
 			first = "Y"
 		}
-		for _, f := range []string{scenarioCode, req.ScenarioCode, req.ChatMsg, req.DTMF, req.Answer, first, req.Customer, req.ChatBotKey, req.Agent} {
-			h.Write([]byte(f))
-			h.Write([]byte{0})
+		for _, f := range [...]string{scenarioCode, req.ScenarioCode, req.ChatMsg, req.DTMF, req.Answer, first, req.Customer, req.ChatBotKey, req.Agent} {
+			b = append(append(b, f...), 0)
 		}
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	sum := sha256.Sum256(b)
+	var key [32]byte
+	hex.Encode(key[:], sum[:16])
+	return string(key[:])
 }
 
 func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *wire.Error, lg *turnLog, start time.Time) {

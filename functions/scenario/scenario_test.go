@@ -25,6 +25,7 @@ import (
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/tenant"
+	"github.com/routebot/routebot/common/wire"
 	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/internal/logtest"
 )
@@ -585,5 +586,30 @@ func TestHangUpIsNotAnError(t *testing.T) {
 	}
 	if log, _ := e.store.Log(context.Background(), "H1"); len(log) != 0 {
 		t.Errorf("the abandoned turn was logged as played: %v", log)
+	}
+}
+
+// TestRequestKeyIsStable: sessions keep a turn's key across deploys, so a
+// retry that reaches a newer version must still be recognised: the key of
+// a request never changes (SHA-256 of the fields, NUL-terminated, or of
+// "idem\x00" and the Idempotency-Key; the first 16 bytes in hex).
+func TestRequestKeyIsStable(t *testing.T) {
+	req := wire.Request{CallID: "K1", ChatBotKey: "bot00001", Customer: "01012345678", Agent: "1000",
+		ScenarioCode: "greeting", ChatMsg: "택배 배송 조회"}
+	tests := []struct {
+		name, idem string
+		req        wire.Request
+		want       string
+	}{
+		{"fields", "", req, "7e6db61196fd508fcd03d6c70f30c529"},
+		{"Idempotency-Key", "retry-7", req, "852c6f4e53fbd2696d22ead8f0ccda1a"},
+		{"silence", "", wire.Request{ScenarioCode: wire.Silence}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := requestKey("SCENARIO01", tt.req, tt.idem); got != tt.want {
+				t.Errorf("requestKey = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
