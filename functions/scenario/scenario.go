@@ -324,7 +324,7 @@ func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *w
 		return
 	}
 	attrs := make([]slog.Attr, 0, 20)
-	attrs = append(attrs, logging.TraceAttrs(r, h.opts.Project)...)
+	attrs = logging.AppendTraceAttrs(attrs, r, h.opts.Project)
 	attrs = append(attrs,
 		slog.String("CallId", req.CallID), slog.String("tenant", lg.tenant), slog.String("scenario", lg.scenario),
 		slog.String("from", lg.from), slog.String("to", lg.to),
