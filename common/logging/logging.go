@@ -110,7 +110,7 @@ func parseTrace(h http.Header) (traceID, spanID string, sampled bool) {
 			return strings.ToLower(traceID), spanID, strings.Contains(opts, "o=1")
 		}
 	}
-	if v := h.Get("traceparent"); v != "" {
+	if v := h.Get("Traceparent"); v != "" { // canonical: Get need not build the key
 		// VERSION(2)-TRACEID(32)-SPANID(16)-FLAGS(2); all-zero ids and
 		// version ff are invalid (W3C Trace Context §3.2).
 		parts := strings.Split(strings.TrimSpace(v), "-")
