@@ -51,6 +51,7 @@ func main() {
 	}
 	logs := logging.NewBuffered(os.Stderr, 100*time.Millisecond)
 	logger := logging.New(logs, cfg.LogLevel)
+	servePprof(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = run(ctx, cfg, streamOpts, logger, start)
 	stop()
