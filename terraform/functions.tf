@@ -82,7 +82,7 @@ locals {
       for name, value in merge(
         local.common_env,
         local.dialogflow_env,
-        k == "profile" ? { ROUTEBOT_AGENT_ASSIST_TOPIC = google_pubsub_topic.agent_assist.id } : local.classifier_env,
+        k == "profile" ? {} : local.classifier_env,
         var.extra_env,
       ) : name => value if value != ""
     }

@@ -41,7 +41,7 @@ output "service_accounts" {
 }
 
 output "agent_assist_topic" {
-  description = "The Pub/Sub topic the conversation profiles send Agent Assist notifications to."
+  description = "The Pub/Sub topic for Agent Assist notifications: name it in a tenant's tenant.yaml (profile.notifications.topic, profile.newMessageNotifications.topic)."
   value       = google_pubsub_topic.agent_assist.id
 }
 
