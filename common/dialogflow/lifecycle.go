@@ -215,9 +215,9 @@ func (l *Lifecycle) create(ctx context.Context, rec store.Conversation) (Call, e
 		Parent:         parent,
 		Conversation:   &dialogflowpb.Conversation{ConversationProfile: rec.Profile},
 		ConversationId: id,
-	}, retry()) // the id makes a retry safe: a second create is ALREADY_EXISTS
+	}, retryUnavailable()) // the id makes a retry safe: a second create is ALREADY_EXISTS
 	if codeOf(err) == codes.AlreadyExists {
-		conv, err = set.Conversations.GetConversation(ctx, &dialogflowpb.GetConversationRequest{Name: rec.Name}, retry())
+		conv, err = set.Conversations.GetConversation(ctx, &dialogflowpb.GetConversationRequest{Name: rec.Name}, retryUnavailable())
 		if err != nil {
 			return Call{}, callError("GetConversation", rec.Name, err)
 		}
@@ -230,7 +230,7 @@ func (l *Lifecycle) create(ctx context.Context, rec store.Conversation) (Call, e
 	rec.Name = cmp.Or(conv.GetName(), rec.Name)
 
 	have := map[string]string{}
-	it := set.Participants.ListParticipants(ctx, &dialogflowpb.ListParticipantsRequest{Parent: rec.Name}, retry())
+	it := set.Participants.ListParticipants(ctx, &dialogflowpb.ListParticipantsRequest{Parent: rec.Name}, retryUnavailable())
 	for {
 		p, err := it.Next()
 		if errors.Is(err, iterator.Done) {
@@ -296,7 +296,7 @@ func (l *Lifecycle) Complete(ctx context.Context, callID string) error {
 	if err != nil {
 		return err
 	}
-	_, err = set.Conversations.CompleteConversation(ctx, &dialogflowpb.CompleteConversationRequest{Name: rec.Name}, retry())
+	_, err = set.Conversations.CompleteConversation(ctx, &dialogflowpb.CompleteConversationRequest{Name: rec.Name}, retryUnavailable())
 	// NOT_FOUND: the owner had claimed but not created it yet; nothing to complete.
 	if err != nil && codeOf(err) != codes.NotFound {
 		return callError("CompleteConversation", rec.Name, err)

@@ -103,7 +103,7 @@ func (r *Reconciler) Apply(ctx context.Context, tenantID string) (Outcome, error
 		upd.Name = t.have.GetName()
 		p, err := t.set.Profiles.UpdateConversationProfile(ctx, &dialogflowpb.UpdateConversationProfileRequest{
 			ConversationProfile: upd, UpdateMask: &fieldmaskpb.FieldMask{Paths: changed},
-		}, retry())
+		}, retryUnavailable())
 		if err != nil {
 			return Outcome{}, callError("UpdateConversationProfile", upd.Name, err)
 		}
@@ -168,7 +168,7 @@ func (r *Reconciler) find(ctx context.Context, tenantID string) (*target, error)
 	case err != nil:
 		return nil, fmt.Errorf("dialogflow: profile name of tenant %q: %w", tenantID, err)
 	case strings.HasPrefix(name, t.parent+"/conversationProfiles/"):
-		p, err := set.Profiles.GetConversationProfile(ctx, &dialogflowpb.GetConversationProfileRequest{Name: name}, retry())
+		p, err := set.Profiles.GetConversationProfile(ctx, &dialogflowpb.GetConversationProfileRequest{Name: name}, retryUnavailable())
 		switch {
 		case err == nil:
 			t.have = p
@@ -177,7 +177,7 @@ func (r *Reconciler) find(ctx context.Context, tenantID string) (*target, error)
 			return nil, callError("GetConversationProfile", name, err)
 		}
 	}
-	it := set.Profiles.ListConversationProfiles(ctx, &dialogflowpb.ListConversationProfilesRequest{Parent: t.parent, PageSize: 100}, retry())
+	it := set.Profiles.ListConversationProfiles(ctx, &dialogflowpb.ListConversationProfilesRequest{Parent: t.parent, PageSize: 100}, retryUnavailable())
 	for {
 		p, err := it.Next()
 		if errors.Is(err, iterator.Done) {

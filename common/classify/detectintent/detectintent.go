@@ -21,10 +21,9 @@ import (
 	"cloud.google.com/go/dialogflow/apiv2/dialogflowpb"
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/routebot/routebot/common/classify"
+	"github.com/routebot/routebot/common/retry"
 )
 
 // Defaults for the zero values of Config.
@@ -230,26 +229,9 @@ func (c *Classifier) sessionPath(id string) (string, error) {
 	return c.prefix + id, nil
 }
 
-// retryer retries Unavailable up to MaxRetries times with short backoff;
-// the call's deadline still bounds the waits.
+// retryer retries Unavailable up to MaxRetries times with short backoff.
 func (c *Classifier) retryer() gax.Retryer {
-	return &boundedRetryer{
-		left:    c.maxRetries,
-		backoff: gax.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Multiplier: 2},
-	}
-}
-
-type boundedRetryer struct {
-	left    int
-	backoff gax.Backoff
-}
-
-func (r *boundedRetryer) Retry(err error) (time.Duration, bool) {
-	if r.left <= 0 || status.Code(err) != codes.Unavailable {
-		return 0, false
-	}
-	r.left--
-	return r.backoff.Pause(), true
+	return retry.Unavailable(c.maxRetries, 50*time.Millisecond)
 }
 
 const (
