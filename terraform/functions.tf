@@ -49,6 +49,20 @@ locals {
       timeout = 300 # reconciles every tenant in one call
       public  = false
     }
+    }, length(var.studio_invokers) == 0 ? {} : {
+    studio = {
+      entry_point = "Studio"
+      title       = "routebot Studio function (scenario authors edit, test and publish flows)"
+      size = {
+        memory        = var.studio_function.memory
+        cpu           = var.studio_function.cpu
+        concurrency   = 8 # a few authors; a simulation trains the tenant's classifier
+        min_instances = 0
+        max_instances = var.studio_function.max_instances
+      }
+      timeout = 60
+      public  = false
+    }
   })
 
   # Settings every runtime shares; empty values are left out so that
@@ -60,8 +74,14 @@ locals {
     ROUTEBOT_TIMEZONE    = var.timezone
     ROUTEBOT_LOG_LEVEL   = var.log_level
     }, {
-    for env, ref in local.secret_refs : env => ref if env != "ROUTEBOT_LLM_API_KEY"
+    for env, ref in local.secret_refs : env => ref if !contains(["ROUTEBOT_LLM_API_KEY", "ROUTEBOT_STUDIO_TOKENS"], env)
   })
+
+  # The studio's author token, good for every tenant ("*:"); scope authors
+  # to tenants by setting ROUTEBOT_STUDIO_TOKENS in extra_env instead.
+  studio_env = {
+    ROUTEBOT_STUDIO_TOKENS = "*:${lookup(local.secret_refs, "ROUTEBOT_STUDIO_TOKENS", "")}"
+  }
 
   dialogflow_env = {
     ROUTEBOT_DIALOGFLOW_PROJECT  = local.dialogflow_project
@@ -83,6 +103,7 @@ locals {
         local.common_env,
         local.dialogflow_env,
         k == "profile" ? {} : local.classifier_env,
+        k == "studio" ? local.studio_env : {},
         var.extra_env,
       ) : name => value if value != ""
     }
@@ -176,6 +197,7 @@ locals {
   function_invokers = merge(
     { for k, f in local.functions : "${k} ${var.gateway_invoker}" => { function = k, member = var.gateway_invoker } if f.public },
     { for m in var.profile_invokers : "profile ${m}" => { function = "profile", member = m } },
+    { for m in var.studio_invokers : "studio ${m}" => { function = "studio", member = m } },
   )
 }
 

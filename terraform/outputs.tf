@@ -19,6 +19,11 @@ output "profile_url" {
   value       = google_cloudfunctions2_function.fn["profile"].service_config[0].uri
 }
 
+output "studio_url" {
+  description = "The flow studio's URL (null unless studio_invokers is set): open {url}/studio/ as one of studio_invokers."
+  value       = try(google_cloudfunctions2_function.fn["studio"].service_config[0].uri, null)
+}
+
 output "function_urls" {
   description = "Every function's URLs, by name: run (the Cloud Run URL, used above) and functions (the cloudfunctions.net URL, the same function)."
   value       = { for k, f in google_cloudfunctions2_function.fn : k => { run = f.service_config[0].uri, functions = f.url } }

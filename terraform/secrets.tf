@@ -36,6 +36,13 @@ locals {
         readers     = tolist(keys(local.runtime_accounts))
       }
     } : {},
+    length(var.studio_invokers) > 0 ? {
+      studio-token = {
+        env         = "ROUTEBOT_STUDIO_TOKENS"
+        description = "The flow studio's author token (at least 12 characters), for every tenant."
+        readers     = ["studio"]
+      }
+    } : {},
     local.llm_key ? {
       llm-api-key = {
         env         = "ROUTEBOT_LLM_API_KEY"

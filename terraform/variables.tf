@@ -232,6 +232,32 @@ variable "classify_function" {
   }
 }
 
+variable "studio_invokers" {
+  type        = list(string)
+  default     = []
+  description = "Who may open the flow studio (scenario authors): IAM members such as group:authors@example.com. They call it with a Google ID token (or through IAP in front of it), and the studio's author token on top. Empty: the Studio function is not deployed."
+
+  validation {
+    condition     = alltrue([for m in var.studio_invokers : can(regex("^(group|serviceAccount|user):[^@]+@[^@]+$", m))])
+    error_message = "Each studio_invokers entry must be group:EMAIL, serviceAccount:EMAIL or user:EMAIL (never allUsers or allAuthenticatedUsers)."
+  }
+}
+
+variable "studio_function" {
+  type = object({
+    memory        = optional(string, "512Mi")
+    cpu           = optional(string, "1")
+    max_instances = optional(number, 2)
+  })
+  default     = {}
+  description = "Size of the Studio function (a few authors at a time; a simulation builds the draft's classifier)."
+
+  validation {
+    condition     = var.studio_function.max_instances >= 1
+    error_message = "studio_function.max_instances must be at least 1."
+  }
+}
+
 variable "profile_function" {
   type = object({
     memory        = optional(string, "256Mi")
