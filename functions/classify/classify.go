@@ -1,6 +1,6 @@
 // Package classify is the Classify function's HTTP edge: POST
 // /{scenarioCode}/chat-gpt with a call transcript (`question`,
-// form-urlencoded or JSON) answered with the tenant's three category levels,
+// form-urlencoded, multipart/form-data or JSON, at most MaxBody bytes) answered with the tenant's three category levels,
 // a Korean summary and create_time (seed 003 §1.2.2). A failing backend never
 // fails the request: the chain falls back to the embedded classifier, and at
 // worst to the taxonomy's fallback path.
@@ -10,10 +10,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"time"
@@ -188,7 +190,8 @@ func scenarioCode(path string) string {
 	return code
 }
 
-// readQuestion takes `question` from a form-urlencoded or JSON body.
+// readQuestion takes `question` from a form-urlencoded, multipart/form-data
+// or JSON body of at most MaxBody bytes.
 func readQuestion(r *http.Request) (string, *wire.Error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
@@ -197,7 +200,7 @@ func readQuestion(r *http.Request) (string, *wire.Error) {
 	if len(body) > MaxBody {
 		return "", wire.Errorf(wire.BadParameter, "body is larger than %d bytes", MaxBody)
 	}
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	trimmed := bytes.TrimSpace(body)
 	var q string
 	switch {
@@ -211,6 +214,10 @@ func readQuestion(r *http.Request) (string, *wire.Error) {
 		if v.Question != nil {
 			q = *v.Question
 		}
+	case mediaType == "multipart/form-data":
+		if q, err = multipartValue(body, params["boundary"], "question"); err != nil {
+			return "", wire.Failed(wire.BadParameter, "body is not multipart/form-data with question", err)
+		}
 	default:
 		q = formValue(string(body), "question")
 	}
@@ -221,6 +228,32 @@ func readQuestion(r *http.Request) (string, *wire.Error) {
 		return "", wire.Errorf(wire.BadParameter, "question is required: the call transcript")
 	}
 	return q, nil
+}
+
+// multipartValue reads the first field called name of a multipart/form-data
+// body (already bounded by MaxBody, so a part is read whole).
+func multipartValue(body []byte, boundary, name string) (string, error) {
+	if boundary == "" {
+		return "", errors.New("multipart/form-data without a boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("multipart.Reader.NextPart: %w", err)
+		}
+		if part.FormName() != name {
+			continue
+		}
+		v, err := io.ReadAll(part)
+		if err != nil {
+			return "", fmt.Errorf("reading multipart field %s: %w", name, err)
+		}
+		return string(v), nil
+	}
 }
 
 // formValue reads the first value of name from a form-urlencoded body as

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -155,6 +156,29 @@ func post(h http.Handler, method, path, contentType, body string, header ...stri
 
 const form = "application/x-www-form-urlencoded"
 
+const multipartBoundary = "routebot-test-boundary"
+
+var multipartType = "multipart/form-data; boundary=" + multipartBoundary
+
+// multipartBody encodes name, value pairs as multipart/form-data.
+func multipartBody(t testing.TB, pairs ...string) string {
+	t.Helper()
+	var b strings.Builder
+	w := multipart.NewWriter(&b)
+	if err := w.SetBoundary(multipartBoundary); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := w.WriteField(pairs[i], pairs[i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
 func jsonBody(t testing.TB, fields map[string]any) string {
 	t.Helper()
 	b, err := json.Marshal(fields)
@@ -208,6 +232,14 @@ func TestClassify(t *testing.T) {
 			body: jsonBody(t, map[string]any{"question": seedQuestion, "callId": "x"}), want: wire.OK, wantTax: &nexus},
 		{name: "JSON without content type", path: "/star-wars/chat-gpt",
 			body: " " + jsonBody(t, map[string]any{"question": seedQuestion}), want: wire.OK, wantTax: &nexus},
+		{name: "multipart", path: "/star-wars/chat-gpt/", contentType: multipartType,
+			body: multipartBody(t, "callId", "1", "question", seedQuestion), want: wire.OK, wantTax: &nexus},
+		{name: "multipart without question", path: "/star-wars/chat-gpt/", contentType: multipartType,
+			body: multipartBody(t, "callId", "1"), want: wire.BadParameter},
+		{name: "multipart without boundary", path: "/star-wars/chat-gpt/", contentType: "multipart/form-data",
+			body: multipartBody(t, "question", seedQuestion), want: wire.BadParameter},
+		{name: "multipart cut short", path: "/star-wars/chat-gpt/", contentType: multipartType,
+			body: multipartBody(t, "question", seedQuestion)[:40], want: wire.BadParameter},
 		{name: "another scenario of the tenant", path: "/SCENARIO01/chat-gpt", contentType: form, body: seedBody, want: wire.OK, wantTax: &nexus},
 		{name: "another tenant answers from its own taxonomy", path: "/HANBIT01/chat-gpt", contentType: form, body: seedBody, want: wire.OK, wantTax: &hanbit},
 
@@ -553,6 +585,7 @@ func FuzzReadQuestion(f *testing.F) {
 	f.Add([]byte("question=%zz%"), "text/plain")
 	f.Add([]byte("q=1&&=&question"), "application/x-www-form-urlencoded; charset")
 	f.Add([]byte("question=\xff\xfe"), "multipart/form-data; boundary=x")
+	f.Add([]byte(multipartBody(f, "question", seedQuestion)), multipartType)
 	f.Add([]byte("{\"question\":\""+strings.Repeat("\xff", 64)+"\"}"), "application/json")
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		r := httptest.NewRequest(http.MethodPost, "/x/chat-gpt", bytes.NewReader(body))
