@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/routebot/routebot/common/store"
-	"github.com/routebot/routebot/common/wire"
 )
 
 // ReadFS reads every tenant folder (a folder holding tenant.yaml) directly
@@ -192,23 +191,4 @@ func (r *Registry) tenant(ctx context.Context, id string, version int64) (*Tenan
 	}
 	e.current.Store(t)
 	return t, nil
-}
-
-// WireError maps an error of the Registry or of a store to the seed's
-// TransCode, naming what was looked up: not found → 404, a broken tenant →
-// 413, anything else from the store → 501.
-func WireError(what string, err error) *wire.Error {
-	var e *wire.Error
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		e = wire.Errorf(wire.NotFound, "%s not found", what)
-	case errors.Is(err, ErrBroken):
-		e = wire.Errorf(wire.BadData, "%s: the tenant's scenario data is broken", what)
-	case errors.Is(err, context.DeadlineExceeded):
-		e = wire.Errorf(wire.ServerDB, "%s: the store did not answer in time", what)
-	default:
-		e = wire.Errorf(wire.ServerDB, "%s: the store failed", what)
-	}
-	e.Cause = err // the store's own words go to the log only
-	return e
 }

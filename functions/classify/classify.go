@@ -26,6 +26,7 @@ import (
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/transcript"
 	"github.com/routebot/routebot/common/wire"
+	"github.com/routebot/routebot/functions/internal/edge"
 )
 
 // MaxBody bounds a request: a long call's transcript is a few KiB.
@@ -98,27 +99,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
 	code, res, tenantID, werr := h.run(ctx, r)
-	created := h.opts.Now().In(h.opts.TimeZone).Format(CreateTimeLayout)
-
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	status := http.StatusOK
-	if werr != nil {
-		status = werr.HTTPStatus()
-		_ = enc.Encode(errorAnswer{Result: "N", TransCode: string(werr.Code), Description: werr.Code.Message() + ": " + werr.Reason, CreateTime: created})
-	} else {
-		_ = enc.Encode(Answer{Category1: res.Path[0], Category2: res.Path[1], Category3: res.Path[2], Answer: res.Summary, CreateTime: created})
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	switch {
-	case werr != nil && werr.Code == wire.Unauthorized:
-		w.Header().Set("WWW-Authenticate", `Bearer realm="routebot"`)
-	case status == http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", wire.AllowedMethods)
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+	status := writeAnswer(w, res, werr, h.opts.Now().In(h.opts.TimeZone))
 
 	attrs := append(logging.TraceAttrs(r, h.opts.Project),
 		slog.String("scenario", code), slog.String("tenant", tenantID),
@@ -144,6 +125,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// writeAnswer writes the answer, or werr's envelope, created at now; it
+// returns the HTTP status.
+func writeAnswer(w http.ResponseWriter, res classify.Result, werr *wire.Error, now time.Time) int {
+	created := now.Format(CreateTimeLayout)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	status := http.StatusOK
+	if werr != nil {
+		status = werr.HTTPStatus()
+		_ = enc.Encode(errorAnswer{Result: "N", TransCode: string(werr.Code), Description: werr.Code.Message() + ": " + werr.Reason, CreateTime: created})
+	} else {
+		_ = enc.Encode(Answer{Category1: res.Path[0], Category2: res.Path[1], Category3: res.Path[2], Answer: res.Summary, CreateTime: created})
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	switch {
+	case werr != nil && werr.Code == wire.Unauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="routebot"`)
+	case status == http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", wire.AllowedMethods)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+	return status
+}
+
 func (h *Handler) run(ctx context.Context, r *http.Request) (code string, res classify.Result, tenantID string, werr *wire.Error) {
 	code = scenarioCode(r.URL.Path)
 	if r.Method != http.MethodPost {
@@ -161,7 +168,7 @@ func (h *Handler) run(ctx context.Context, r *http.Request) (code string, res cl
 	}
 	flow, err := h.flows.Flow(ctx, code)
 	if err != nil {
-		return code, res, "", tenant.WireError("scenario "+code, err)
+		return code, res, "", edge.WireError("scenario "+code, err)
 	}
 	t := flow.Tenant
 	// Canonical lines for every backend: the gateway's literal "\n" and

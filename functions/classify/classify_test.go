@@ -743,3 +743,21 @@ func TestHangUpIsNotAnError(t *testing.T) {
 		t.Fatalf("logged %s, want the abandoned classification at WARNING", logs.String())
 	}
 }
+
+// TestStartFailedIsTheClassifyEnvelope: a classify function that cannot
+// start answers in its own envelope, create_time included.
+func TestStartFailedIsTheClassifyEnvelope(t *testing.T) {
+	w := httptest.NewRecorder()
+	startFailed(w, errors.New("projects/p/secrets/s: permission denied"))
+	if w.Code != http.StatusInternalServerError || w.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("HTTP %d, Content-Type %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, w.Body)
+	}
+	checkErrorEnvelope(t, doc, wire.InternalError)
+	if strings.Contains(w.Body.String(), "permission denied") {
+		t.Errorf("the start-up error reached the answer: %s", w.Body)
+	}
+}

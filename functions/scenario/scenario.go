@@ -27,6 +27,7 @@ import (
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/wire"
+	"github.com/routebot/routebot/functions/internal/edge"
 )
 
 // Flows resolves scenario codes to compiled flows (tenant.Registry).
@@ -135,7 +136,7 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 	}
 	flow, err := h.flows.Flow(ctx, lg.scenario)
 	if err != nil {
-		return req, nil, tenant.WireError("scenario "+lg.scenario, err)
+		return req, nil, edge.WireError("scenario "+lg.scenario, err)
 	}
 	t := flow.Tenant
 	lg.tenant = t.ID
@@ -193,7 +194,7 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 	case errors.As(err, &werr2):
 		return req, nil, werr2
 	case err != nil:
-		return req, nil, tenant.WireError("call session", err)
+		return req, nil, edge.WireError("call session", err)
 	}
 	return req, answer, nil
 }
