@@ -219,7 +219,7 @@ func (a *App) verifier(ctx context.Context) (*auth.Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: ROUTEBOT_JWT_KEY: %w", err)
 	}
-	return auth.NewVerifier(secrets.AuthKeys(tokens, keys), auth.WithMaxAge(a.Config.JWTMaxAge)), nil
+	return auth.NewVerifier(authKeys(tokens, keys), auth.WithMaxAge(a.Config.JWTMaxAge)), nil
 }
 
 func (a *App) resolveAll(ctx context.Context, values []string) ([]*secrets.Secret, error) {
