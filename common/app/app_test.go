@@ -36,9 +36,9 @@ import (
 	"github.com/routebot/routebot/examples"
 	classifyfn "github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/scenario"
-	"github.com/routebot/routebot/internal/callscript"
 	"github.com/routebot/routebot/internal/grpctest"
 	"github.com/routebot/routebot/internal/logtest"
+	"github.com/routebot/routebot/internal/repodir"
 )
 
 const (
@@ -102,11 +102,7 @@ func demoTenants(t testing.TB) string {
 // sorted.
 func nexusLevels(t testing.TB) [3][]string {
 	t.Helper()
-	shared, err := callscript.SharedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(shared, "spec", "taxonomy-nexus.json"))
+	raw, err := os.ReadFile(filepath.Join(repodir.Shared(t, "spec"), "taxonomy-nexus.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,8 @@ import (
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/wire"
-	"github.com/routebot/routebot/internal/callscript"
 	"github.com/routebot/routebot/internal/logtest"
+	"github.com/routebot/routebot/internal/repodir"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -106,11 +106,7 @@ type taxonomy struct {
 
 func specTaxonomy(t testing.TB, tenantID string) taxonomy {
 	t.Helper()
-	shared, err := callscript.SharedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(shared, "spec", "taxonomy-"+tenantID+".json"))
+	raw, err := os.ReadFile(filepath.Join(repodir.Shared(t, "spec"), "taxonomy-"+tenantID+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
