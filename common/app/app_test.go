@@ -350,30 +350,39 @@ func ready(t *testing.T, a *app.App) {
 	}
 }
 
+// TestLLMClassifierRoutesLiveTurns plays a turn against each way an LLM
+// fails. Only the cases about the deadline (hang, a Retry-After past it) run
+// on a short classification budget; the others get a generous one, so that
+// on a loaded machine (-race, emulators) what they check (three attempts on
+// 500s, the fallback's reason) does not depend on how much of the budget the
+// scheduler ate.
 func TestLLMClassifierRoutesLiveTurns(t *testing.T) {
-	const classifyBudget = 300 * time.Millisecond
+	const short, generous = "300ms", "10s"
 	tests := []struct {
 		name        string
 		mode        string
+		budget      string // ROUTEBOT_CLASSIFY_TIMEOUT
 		want        map[string]any
 		wantBackend string
 		wantLLMLog  string // matches the fallback warning's error; "" when the LLM answered
-		wantCalls   int32  // LLM requests; 0: 1 to 3 (two retries at most)
+		wantCalls   int32  // LLM requests
 	}{
-		{name: "LLM answers", mode: "ok", want: toRefundNotice, wantBackend: "llm"},
-		// Retried while the budget allows; a last attempt may be cut short by the deadline.
-		{name: "LLM fails with 500s", mode: "500", want: toBirthDate, wantBackend: "embedded",
-			wantLLMLog: `HTTP 500|context deadline exceeded \(attempt [23]\)`},
-		{name: "LLM rate-limited past the deadline", mode: "429", want: toBirthDate, wantBackend: "embedded",
+		{name: "LLM answers", mode: "ok", budget: generous, want: toRefundNotice, wantBackend: "llm", wantCalls: 1},
+		{name: "LLM fails with 500s", mode: "500", budget: generous, want: toBirthDate, wantBackend: "embedded",
+			wantLLMLog: `HTTP 500`, wantCalls: 3}, // two retries
+		{name: "LLM rate-limited past the deadline", mode: "429", budget: short, want: toBirthDate, wantBackend: "embedded",
 			wantLLMLog: `HTTP 429.*Retry-After 30s ends past the deadline`, wantCalls: 1},
-		{name: "LLM hangs", mode: "hang", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "deadline exceeded"},
-		{name: "LLM answers outside the taxonomy", mode: "outside", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "포인트환불"},
-		{name: "LLM answers no JSON", mode: "malformed", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "decode answer"},
+		{name: "LLM hangs", mode: "hang", budget: short, want: toBirthDate, wantBackend: "embedded", wantLLMLog: "deadline exceeded", wantCalls: 1},
+		{name: "LLM answers outside the taxonomy", mode: "outside", budget: generous, want: toBirthDate, wantBackend: "embedded", wantLLMLog: "포인트환불", wantCalls: 1},
+		{name: "LLM answers no JSON", mode: "malformed", budget: generous, want: toBirthDate, wantBackend: "embedded", wantLLMLog: "decode answer", wantCalls: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake, baseURL := startLLM(t)
-			a, logs := build(t, llmEnv(t, baseURL))
+			env := llmEnv(t, baseURL)
+			env["ROUTEBOT_CLASSIFY_TIMEOUT"] = tt.budget
+			env["ROUTEBOT_TURN_TIMEOUT"] = "20s"
+			a, logs := build(t, env)
 			ready(t, a)
 			fake.requests.Store(0)
 			fake.mode.Store(tt.mode)
@@ -381,11 +390,8 @@ func TestLLMClassifierRoutesLiveTurns(t *testing.T) {
 			doc, took := call(t, scenario.FromApp(a), "LLM-"+tt.mode, utterance)
 			checkRoute(t, doc, tt.want)
 			t.Logf("turn answered in %s", took)
-			if took > classifyBudget+400*time.Millisecond {
-				t.Errorf("turn took %s: the classification budget is %s", took, classifyBudget)
-			}
-			if n := fake.requests.Load(); (tt.wantCalls == 0 && (n < 1 || n > 3)) || (tt.wantCalls != 0 && n != tt.wantCalls) {
-				t.Errorf("LLM asked %d times, want %d (0: 1 to 3)", n, tt.wantCalls)
+			if n := fake.requests.Load(); n != tt.wantCalls {
+				t.Errorf("LLM asked %d times, want %d", n, tt.wantCalls)
 			}
 			if users := fake.userMessages(); len(users) == 0 || users[len(users)-1] != utterance {
 				t.Errorf("LLM got user messages %q, want the caller's words %q", users, utterance)
@@ -457,6 +463,13 @@ func (f *fakeDialogflow) DetectIntent(_ context.Context, req *dialogflowpb.Detec
 	return f.respond(req)
 }
 
+// reset forgets the requests received so far.
+func (f *fakeDialogflow) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = nil
+}
+
 func (f *fakeDialogflow) recorded() []*dialogflowpb.DetectIntentRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -476,8 +489,8 @@ func dialogflowApp(t *testing.T, fake *fakeDialogflow) (*app.App, *logtest.Buffe
 		"ROUTEBOT_CLASSIFIER":         "dialogflow",
 		"GOOGLE_CLOUD_PROJECT":        "routebot-prod",
 		"ROUTEBOT_DIALOGFLOW_PROJECT": dfAgent,
-		"ROUTEBOT_CLASSIFY_TIMEOUT":   "500ms",
-		"ROUTEBOT_TURN_TIMEOUT":       "2s",
+		"ROUTEBOT_CLASSIFY_TIMEOUT":   "5s", // generous: no case here is about the deadline
+		"ROUTEBOT_TURN_TIMEOUT":       "20s",
 	})
 	var locations []string // the locations clients were made for
 	a.NewSessions = func(ctx context.Context, location string) (app.SessionsClient, error) {
@@ -525,6 +538,11 @@ func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := &fakeDialogflow{respond: tt.respond}
 			a, logs, locations := dialogflowApp(t, fake)
+			// The classifier builds in the background: waiting for it here
+			// keeps its training (slow under -race) out of the turn's budget,
+			// which must leave room for the retry of an unavailable backend.
+			ready(t, a)
+			fake.reset()
 			callID := "DF-CALL-1"
 			doc, took := call(t, scenario.FromApp(a), callID, utterance)
 			checkRoute(t, doc, tt.want)
