@@ -139,7 +139,8 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		errs = append(errs, fmt.Errorf("ROUTEBOT_STORE=%q: want memory or firestore", c.Store))
 	}
 	if len(c.APITokens) == 0 && len(c.JWTKeys) == 0 {
-		if local && c.Store == "memory" {
+		// The emulator, like the memory store, holds no real data.
+		if local && (c.Store == "memory" || c.FirestoreHost != "") {
 			c.DevToken, c.APITokens = true, []string{DevToken}
 		} else {
 			errs = append(errs, errors.New("set ROUTEBOT_API_TOKEN and/or ROUTEBOT_JWT_KEY (values or Secret Manager version names): the gateway's requests cannot be authenticated without one"))
