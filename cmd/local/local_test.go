@@ -325,9 +325,14 @@ func TestEmulatorRun(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	ap, err := netip.ParseAddrPort(servingAddr(t, stderr))
+	line := servingLine(t, stderr)
+	addr, _ := line["addr"].(string)
+	ap, err := netip.ParseAddrPort(addr)
 	if err != nil || !ap.Addr().IsLoopback() {
-		t.Fatalf("serving on %v (%v), want loopback with the development token", ap, err)
+		t.Fatalf("serving on %q (%v), want loopback with the development token", addr, err)
+	}
+	if _, ok := line["scenarios"]; ok || line["store"] != "firestore" {
+		t.Errorf("start-up line %v: want store firestore and no scenarios (resolved per call)", line)
 	}
 	for _, tt := range []struct{ path, body, want string }{
 		{"/SCENARIO01", `{"CallId":"EMU-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`, `"ServiceCode":"S0000"`},
@@ -371,26 +376,31 @@ func withoutAuth(env []string) []string {
 // servingAddr reads the start-up line's addr from the run's log.
 func servingAddr(t *testing.T, r io.Reader) string {
 	t.Helper()
-	found := make(chan string, 1)
+	addr, _ := servingLine(t, r)["addr"].(string)
+	return addr
+}
+
+// servingLine reads the start-up line from the run's log.
+func servingLine(t *testing.T, r io.Reader) map[string]any {
+	t.Helper()
+	found := make(chan map[string]any, 1)
 	go func() {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
-			var line struct {
-				Message, Addr string
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "routebot local run is serving" {
-				found <- line.Addr
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["message"] == "routebot local run is serving" {
+				found <- line
 				break
 			}
 		}
 		_, _ = io.Copy(io.Discard, r)
 	}()
 	select {
-	case addr := <-found:
-		return addr
+	case line := <-found:
+		return line
 	case <-time.After(2 * time.Minute): // a generous guard: the emulator's Java start-up shares the machine
 		t.Fatal("no start-up line within 2 minutes")
-		return ""
+		return nil
 	}
 }
 

@@ -6,9 +6,10 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 func TestLoggerShape(t *testing.T) {
@@ -91,7 +92,7 @@ func TestTraceAttrs(t *testing.T) {
 
 func TestBuffered(t *testing.T) {
 	t.Run("held until Flush and Close", func(t *testing.T) {
-		var sink syncBuf
+		var sink logtest.Buffer
 		b := NewBuffered(&sink, time.Hour) // no periodic flush during the test
 		logger := New(b, slog.LevelInfo)
 		logger.Info("one")
@@ -108,7 +109,7 @@ func TestBuffered(t *testing.T) {
 		}
 	})
 	t.Run("flushed periodically", func(t *testing.T) {
-		var sink syncBuf
+		var sink logtest.Buffer
 		b := NewBuffered(&sink, time.Millisecond)
 		defer b.Close()
 		New(b, slog.LevelInfo).Info("one")
@@ -122,14 +123,6 @@ func TestBuffered(t *testing.T) {
 		}
 	})
 }
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func FuzzTraceAttrs(f *testing.F) {
 	for _, s := range []string{"105445aa7843bc8bf206b12000100000/1;o=1", "00-105445aa7843bc8bf206b12000100000-00f067aa0ba902b7-01",

@@ -1,13 +1,11 @@
 package secrets
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 func versionOf(proj, secret string, v any) string {
@@ -316,24 +316,6 @@ func TestRefreshFailureKeepsLastGood(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink shared by the test and the refresh goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // eventually polls cond for up to 5s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -364,7 +346,7 @@ func settled(count func() int, period time.Duration, n int) int {
 func TestBackgroundRefresh(t *testing.T) {
 	f := &fakeSecretManager{}
 	f.add("tok", "tok-v1")
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	name := versionOf(project, "tok", "latest")
@@ -404,7 +386,7 @@ func TestNoValueInLogsOrErrors(t *testing.T) {
 	f.add("tok", values[0])
 	f.add("tok", values[1])
 	f.add("crc", values[3])
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -578,7 +578,7 @@ func BenchmarkTurnParallel(b *testing.B) {
 
 // TestHangUpIsNotAnError: a turn whose gateway has gone is a warning naming
 // the call, not an error that pages an operator. (On the Firestore emulator,
-// mid-transaction: cmd/local's TestFirestoreEndToEnd.)
+// mid-transaction: internal/e2e's TestFirestoreEndToEnd.)
 func TestHangUpIsNotAnError(t *testing.T) {
 	e := newEnv(t, nil, Options{})
 	ctx, hangUp := context.WithCancel(context.Background())
