@@ -57,7 +57,6 @@ type Config struct {
 	TimeZone      *time.Location
 	TimeZoneName  string     // ROUTEBOT_TIMEZONE
 	LogLevel      slog.Level // ROUTEBOT_LOG_LEVEL
-	Local         bool       // the all-in-one local run
 	FirestoreHost string     // FIRESTORE_EMULATOR_HOST, when set
 }
 
@@ -109,7 +108,6 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		DFLocation:      env("ROUTEBOT_DIALOGFLOW_LOCATION", "global"),
 		DFLanguage:      env("ROUTEBOT_DIALOGFLOW_LANGUAGE", "ko"),
 		TimeZoneName:    env("ROUTEBOT_TIMEZONE", "Asia/Seoul"),
-		Local:           local,
 		FirestoreHost:   env("FIRESTORE_EMULATOR_HOST", ""),
 	}
 	c.DFProject = env("ROUTEBOT_DIALOGFLOW_PROJECT", c.Project)
