@@ -12,10 +12,11 @@ resource "google_firestore_database" "main" {
   depends_on = [google_project_service.api]
 }
 
-# The TTL policy on the call sessions' expiry field, on both collection groups:
-# calls/{callId} and its append-only turns/{turn} log, which copies the
-# session's expiry (a TTL deletion of a document does not reach its
-# subcollections). The field's single-field indexes are switched off (the
+# The TTL policy on the expiry field of what a call leaves behind: the
+# sessions calls/{callId}, their append-only turns/{turn} log, which copies
+# the session's expiry (a TTL deletion of a document does not reach its
+# subcollections), and conversations/{callId}, a call's Dialogflow
+# conversation record. The field's single-field indexes are switched off (the
 # empty index_config): nothing queries by expires, and an index on a
 # monotonically increasing timestamp is a write hotspot.
 #
@@ -23,7 +24,7 @@ resource "google_firestore_database" "main" {
 # tenant and its files, a customer, a scenario claim) and the tenants
 # collection through one snapshot listener on the whole collection.
 resource "google_firestore_field" "expires" {
-  for_each = toset(["calls", "turns"])
+  for_each = toset(["calls", "turns", "conversations"])
 
   project    = var.project_id
   database   = google_firestore_database.main.name

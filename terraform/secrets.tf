@@ -13,6 +13,15 @@ locals {
   classifiers = [for k in keys(local.functions) : k if k != "profile"]
 
   secrets = merge(
+    {
+      # Every instance must share it to recognise a retried turn, and it keys
+      # the digest that stands in for the request (sensitive DTMF included).
+      session-key = {
+        env         = "ROUTEBOT_SESSION_KEY"
+        description = "Key of the digest a call session keeps of its last request: at least 32 random bytes, shared by every instance."
+        readers     = tolist(keys(local.runtime_accounts))
+      }
+    },
     contains(var.gateway_auth, "token") ? {
       gateway-token = {
         env         = "ROUTEBOT_API_TOKEN"

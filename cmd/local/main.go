@@ -1,7 +1,8 @@
 // Command local runs all of routebot in one process: POST /{scenarioCode}
-// (the scenario function) and POST /{scenarioCode}/chat-gpt (the classify
-// function), serving the demo tenants (or ROUTEBOT_TENANTS) with no cloud
-// account.
+// (the scenario function), POST /{scenarioCode}/chat-gpt (the classify
+// function) and GET|PUT /tenants/{tenant}/profile (the profile function, on
+// Dialogflow or on the fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), serving the
+// demo tenants (or ROUTEBOT_TENANTS) with no cloud account.
 //
 // The store is the embedded one (ROUTEBOT_STORE=memory, the default),
 // Firestore (ROUTEBOT_STORE=firestore, with GOOGLE_CLOUD_PROJECT and a token),
@@ -32,6 +33,8 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/gateway"
+	"github.com/routebot/routebot/functions/profile"
+	"github.com/routebot/routebot/functions/studio"
 )
 
 func main() {
@@ -75,8 +78,12 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time
 		return err
 	}
 	defer a.Close()
+	studioHandler, studioDev, err := studio.FromApp(ctx, a, os.Getenv, true)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           gateway.Mux(a),
+		Handler:           studioHandler.Wrap(handler(a)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -89,6 +96,10 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time
 	if cfg.DevToken {
 		logger.Warn("no ROUTEBOT_API_TOKEN or ROUTEBOT_JWT_KEY: accepting the public development token; set one before exposing this server",
 			"token", config.DevToken, "addr", ln.Addr().String())
+	}
+	if studioDev {
+		logger.Warn("ROUTEBOT_STUDIO_TOKENS is unset: the studio at /studio/ accepts the development author token for every tenant",
+			"token", studio.DevToken)
 	}
 	logger.Info("routebot local run is serving", servingAttrs(a, ln.Addr(), start)...)
 	go func() {
@@ -118,4 +129,12 @@ func servingAttrs(a *app.App, addr net.Addr, start time.Time) []any {
 		attrs = append(attrs, "scenarios", codes)
 	}
 	return append(attrs, "startup_ms", time.Since(start).Milliseconds())
+}
+
+// handler is every function of the local run on one mux: the gateway's URL
+// shapes and the profile function.
+func handler(a *app.App) *http.ServeMux {
+	mux := gateway.Mux(a)
+	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
+	return mux
 }

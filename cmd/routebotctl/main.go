@@ -7,6 +7,7 @@
 //	routebotctl push [--dry-run] [--project P] DIR...
 //	routebotctl pull [--force] [--project P] DIR [TENANT...]
 //	routebotctl diagram DIR SCENARIO_CODE
+//	routebotctl profile apply|diff [--project P] TENANT
 //
 // Exit status: 0 ok, 1 invalid tenants, a conflict or a refused pull, 2 bad
 // usage, 3 Firestore unavailable.
@@ -47,6 +48,7 @@ Usage:
   routebotctl push [--dry-run] DIR...               show what changes and write it to Firestore
   routebotctl pull [--force] DIR [TENANT...]        write stored tenants to DIR/<id>/
   routebotctl diagram DIR SCENARIO_CODE             print a flow as a Mermaid flowchart
+  routebotctl profile apply|diff TENANT             reconcile or diff the tenant's Dialogflow conversation profile
 
 DIR is a folder of tenant folders (like examples/tenants) or one tenant folder.
 Firestore: the project is GOOGLE_CLOUD_PROJECT or --project; FIRESTORE_EMULATOR_HOST
@@ -77,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return c.pull(ctx, rest)
 	case "diagram":
 		return c.diagram(rest)
+	case "profile":
+		return c.profile(ctx, rest)
 	default:
 		fmt.Fprintf(stderr, "routebotctl: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
@@ -208,7 +212,7 @@ type storeFlags struct {
 func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.project, "project", "", "Google Cloud project (default GOOGLE_CLOUD_PROJECT)")
 	fs.DurationVar(&s.timeout, "timeout", 2*time.Minute, "bound on the whole command")
-	fs.DurationVar(&s.connect, "connect-timeout", 20*time.Second, "bound on connecting to Firestore")
+	fs.DurationVar(&s.connect, "connect-timeout", 10*time.Second, "bound on connecting to Firestore (an address where nothing listens fails within seconds)")
 }
 
 // open connects to Firestore; ok=false: the caller returns code.
@@ -221,14 +225,22 @@ func (c *cli) open(ctx context.Context, cmd string, sf storeFlags) (tenantsync.S
 		fmt.Fprintf(c.stderr, "routebotctl %s: no Google Cloud project: set GOOGLE_CLOUD_PROJECT or pass --project\n", cmd)
 		return nil, nil, exitUsage, false
 	}
+	e := c.firestoreEndpoint(project)
+	fmt.Fprintf(c.stderr, "routebotctl %s: connecting to %s…\n", cmd, e)
 	cctx, cancel := context.WithTimeout(ctx, sf.connect)
 	defer cancel()
-	st, closeStore, err := connect(cctx, project, c.getenv("FIRESTORE_EMULATOR_HOST"))
+	st, closeStore, err := connect(cctx, e)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "routebotctl %s: Firestore unavailable: %v\n", cmd, err)
 		return nil, nil, exitUnavailable, false
 	}
-	return st, closeStore, exitOK, true
+	return &progressStore{Store: st, w: c.stderr, cmd: cmd}, closeStore, exitOK, true
+}
+
+// firestoreEndpoint is where the commands find project's Firestore.
+func (c *cli) firestoreEndpoint(project string) endpoint {
+	return endpoint{project: project, emulatorHost: strings.TrimSpace(c.getenv("FIRESTORE_EMULATOR_HOST")),
+		viaProxy: c.getenv("HTTPS_PROXY") != "" || c.getenv("https_proxy") != ""}
 }
 
 // failed prints err and chooses the exit status: 3 when Firestore failed.
@@ -247,9 +259,9 @@ func (c *cli) push(ctx context.Context, args []string) int {
 	sf.register(fs)
 	dirs, code, ok := c.flags(fs, "push [--dry-run] [--project P] DIR...",
 		"Validates the tenant folders (nothing is pushed if any is invalid), shows how each tenant differs\n"+
-			"from the stored one (files as unified diffs, scenario codes, customers with masked phone numbers),\n"+
-			"and stores the changed ones; unchanged tenants keep their version. A scenario code another\n"+
-			"stored tenant owns is refused (exit 1).", args, 1, -1)
+			"from the stored one (files as unified diffs, scenario codes, customers by masked phone number and\n"+
+			"never by name), and stores the changed ones, telling on stderr what it waits on; unchanged\n"+
+			"tenants keep their version. A scenario code another stored tenant owns is refused (exit 1).", args, 1, -1)
 	if !ok {
 		return code
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,14 +162,15 @@ func TestValidate(t *testing.T) {
 		}, nil},
 		{"one tenant folder", []string{"validate", demoDir + "/nexus"}, 0, []string{"nexus: ok"}, nil},
 		{"broken copy", []string{"validate", rel}, 1, nil, []string{
-			rel + "/nexus/flows/SCENARIO01.yaml:14: main: routes[0].when: category \"배송지연됨\" is not in the taxonomy\n",
-			rel + "/nexus/flows/SCENARIO01.yaml:68: refund_notice: next: unknown step \"refund_agnet\"\n",
-			rel + "/nexus/flows/star-wars.yaml:4: field descripton not found in type tenant.flowSpec\n",
-			rel + "/nexus/flows/SCENARIO01.yaml:73: refund_agent: unreachable: no step, router or silence policy leads here\n",
-			"routebotctl validate: 4 problem(s) in the tenant files\n",
+			// The lines of the mistakes, a suggestion each, and no false
+			// "refund_agent: unreachable" after the misspelt next.
+			rel + "/nexus/flows/SCENARIO01.yaml:16: main: routes[0].when: category \"배송지연됨\" is not in the taxonomy; did you mean \"배송지연\"?\n" +
+				rel + "/nexus/flows/SCENARIO01.yaml:71: refund_notice: next: unknown step \"refund_agnet\"; did you mean \"refund_agent\"?\n" +
+				rel + "/nexus/flows/star-wars.yaml:4: unknown key \"descripton\"; did you mean \"description\"?\n" +
+				"routebotctl validate: 3 problem(s) in the tenant files\n",
 		}},
 		{"broken tenant folder named", []string{"validate", rel + "/nexus"}, 1, nil, []string{
-			rel + "/nexus/flows/star-wars.yaml:4: field descripton not found",
+			rel + "/nexus/flows/star-wars.yaml:4: unknown key \"descripton\"",
 		}},
 		{"missing folder", []string{"validate", "no/such/dir"}, 1, nil, []string{"routebotctl validate: read tenant folder: stat no/such/dir: no such file"}},
 	}
@@ -281,11 +283,17 @@ func TestPushPullFirestore(t *testing.T) {
 		versions   map[string]int64
 	}{
 		{name: "first push", args: []string{"push", demo}, wantStdout: []string{
-			"hanbit: new tenant", "nexus: new tenant", "hanbit: pushed, version 1\n", "nexus: pushed, version 1\n"},
+			"hanbit: new tenant", "nexus: new tenant", "  customer + 010****5678\n", "hanbit: pushed, version 1\n", "nexus: pushed, version 1\n"},
+			wantStderr: []string{ // progress, on stderr
+				"routebotctl push: connecting to project " + env["GOOGLE_CLOUD_PROJECT"] + " on the emulator at " + emulatorHost + " (FIRESTORE_EMULATOR_HOST)…\n",
+				"routebotctl push: listing the stored tenants…\n",
+				"routebotctl push: writing tenant hanbit (3 files, 0 customers)…\n",
+				"routebotctl push: writing tenant nexus (5 files, 2 customers)…\n"},
 			versions: map[string]int64{"hanbit": 1, "nexus": 1}},
 		{name: "push again", args: []string{"push", demo}, wantStdout: []string{
 			"hanbit: unchanged, version 1\nnexus: unchanged, version 1\n"},
-			versions: map[string]int64{"hanbit": 1, "nexus": 1}},
+			wantStderr: []string{"routebotctl push: reading stored tenant hanbit (1 of 2)…\nroutebotctl push: reading stored tenant nexus (2 of 2)…\n"},
+			versions:   map[string]int64{"hanbit": 1, "nexus": 1}},
 		{name: "dry run of an edit, flag after the folder",
 			setup: func() {
 				replaceIn(t, filepath.Join(demo, "nexus", "flows", "SCENARIO01.yaml"),
@@ -302,7 +310,7 @@ func TestPushPullFirestore(t *testing.T) {
 			setup: func() {
 				replaceIn(t, filepath.Join(demo, "hanbit", "tenant.yaml"), "name: 한빛", "name: 한빛2\nnmae: x")
 			},
-			args: []string{"push", demo}, wantCode: 1, wantStderr: []string{"hanbit/tenant.yaml:5: field nmae not found"},
+			args: []string{"push", demo}, wantCode: 1, wantStderr: []string{`hanbit/tenant.yaml:5: unknown key "nmae"; did you mean "name"?`},
 			versions: map[string]int64{"hanbit": 1, "nexus": 2}},
 	}
 	for _, s := range steps {
@@ -324,6 +332,11 @@ func TestPushPullFirestore(t *testing.T) {
 			for _, w := range s.wantStderr {
 				if !strings.Contains(r.stderr, w) {
 					t.Errorf("stderr lacks %q:\n%s", w, r)
+				}
+			}
+			for _, name := range []string{"김민수", "이서연", "01012345678", "01099998888"} { // the demo's customers
+				if strings.Contains(r.stdout+r.stderr, name) {
+					t.Errorf("the output shows the customer %q in clear:\n%s", name, r)
 				}
 			}
 			wantStored(t, env, s.versions)
@@ -390,11 +403,61 @@ func TestPushPullFirestore(t *testing.T) {
 }
 
 func TestFirestoreUnavailable(t *testing.T) {
-	env := map[string]string{"FIRESTORE_EMULATOR_HOST": "127.0.0.1:1", "GOOGLE_CLOUD_PROJECT": "routebotctl-unavailable"}
-	for _, args := range [][]string{{"push", "--connect-timeout", "2s", demoDir}, {"pull", "--connect-timeout=2s", t.TempDir()}} {
-		r := ctl(env, args...)
-		if r.code != 3 || !strings.Contains(r.stderr, "Firestore unavailable: project routebotctl-unavailable on the emulator at 127.0.0.1:1") {
-			t.Errorf("routebotctl %v:\n%s", args, r)
+	// A loopback port nothing listens on: the command must say so at once,
+	// not after the client has retried for the whole connect timeout.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	env := map[string]string{"FIRESTORE_EMULATOR_HOST": addr, "GOOGLE_CLOUD_PROJECT": "routebotctl-unavailable"}
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"push", []string{"push", "--connect-timeout", "60s", demoDir}},
+		{"pull", []string{"pull", "--connect-timeout=60s", t.TempDir()}},
+		{"push with the default timeout", []string{"push", demoDir}},
+	} {
+		args := tt.args
+		t.Run(tt.name, func(t *testing.T) {
+			began := time.Now()
+			r := ctl(env, args...)
+			took := time.Since(began)
+			want := "Firestore unavailable: project routebotctl-unavailable on the emulator at " + addr + " (FIRESTORE_EMULATOR_HOST): nothing answers: dial tcp " + addr
+			if r.code != 3 || !strings.Contains(r.stderr, want) {
+				t.Errorf("routebotctl %v:\n%s\nwant exit 3 and %q", args, r, want)
+			}
+			if took > 15*time.Second { // a generous guard: the client's own retries would run the full 60 s
+				t.Errorf("routebotctl %v took %v to report an unreachable Firestore", args, took)
+			}
+		})
+	}
+}
+
+func TestFirestoreNotAnswering(t *testing.T) {
+	// Something listens but hangs up on every connection: no quick "nothing
+	// answers", but the connect timeout ends it and the message still names
+	// the address.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
 		}
+	}()
+	env := map[string]string{"FIRESTORE_EMULATOR_HOST": l.Addr().String(), "GOOGLE_CLOUD_PROJECT": "routebotctl-hangs-up"}
+	r := ctl(env, "push", "--connect-timeout", "1s", demoDir)
+	want := "Firestore unavailable: project routebotctl-hangs-up on the emulator at " + l.Addr().String() + " (FIRESTORE_EMULATOR_HOST): "
+	if r.code != 3 || !strings.Contains(r.stderr, want) {
+		t.Errorf("push:\n%s\nwant exit 3 and %q", r, want)
 	}
 }

@@ -24,7 +24,9 @@ import (
 	"github.com/routebot/routebot/common/classify/embedded"
 	"github.com/routebot/routebot/common/classify/llm"
 	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/dialogflow"
 	"github.com/routebot/routebot/common/secrets"
+	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/store/memstore"
@@ -41,18 +43,37 @@ type App struct {
 	Directory store.Directory
 	Tenants   store.Tenants
 	Auth      *auth.Verifier
+	// RequestKeys digests each session's last request (ROUTEBOT_SESSION_KEY).
+	RequestKeys *session.RequestKeys
 
-	// NewSessions makes Dialogflow Sessions clients; tests point it at a fake.
-	NewSessions func(ctx context.Context, location string) (SessionsClient, error)
+	// Dialogflow's clients per endpoint, the tenants' profile names and the
+	// calls' conversations (the profile function and the stream service).
+	Dialogflow    *dialogflow.Clients
+	ProfileNames  store.ProfileNames
+	Conversations store.Conversations
 
-	codes      []string // every scenario code known at start (memory store)
-	closers    []func() error
-	secrets    *secrets.Cache
-	llmKey     *secrets.Secret
-	httpClient *http.Client
+	newSessions func(ctx context.Context, location string) (SessionsClient, error)
+	codes       []string // every scenario code known at start (memory store)
+	secrets     *secrets.Cache
+	llmKey      *secrets.Secret
+	httpClient  *http.Client
 
+	// mu guards what the background classifier builds add after Build
+	// returns: Dialogflow clients and their closers.
 	mu        sync.Mutex
+	closed    bool
+	closers   []func() error
 	dfClients map[string]SessionsClient
+}
+
+// Option changes how Build assembles the App.
+type Option func(*App)
+
+// WithSessionsClients makes Dialogflow Sessions clients with newSessions
+// instead of dialling Google (tests point it at a fake). It is called at most
+// once per location, from a classifier's background build.
+func WithSessionsClients(newSessions func(ctx context.Context, location string) (SessionsClient, error)) Option {
+	return func(a *App) { a.newSessions = newSessions }
 }
 
 // Store is what a backing store offers.
@@ -65,8 +86,18 @@ type Store interface {
 // Build assembles the dependencies. It does the start-up I/O (reading tenant
 // files or connecting to Firestore, fetching secrets) and fails with a clear
 // message naming what is wrong.
-func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, Logger: logger}
+	a.newSessions = func(ctx context.Context, location string) (SessionsClient, error) {
+		opts, err := a.Dialogflow.ClientOptions(ctx, location)
+		if err != nil {
+			return nil, err
+		}
+		return detectintent.NewSessionsClient(ctx, opts...)
+	}
+	for _, o := range opts {
+		o(a)
+	}
 	var st Store
 	switch cfg.Store {
 	case "memory":
@@ -76,6 +107,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 		}
 		st, a.codes = ms, codes
 		a.sweepEvery(ms, time.Minute)
+		a.ProfileNames, a.Conversations = memstore.NewProfileNames(), memstore.NewConversations(nil)
 	case "firestore":
 		fs, err := a.firestoreStore(ctx)
 		if err != nil {
@@ -83,10 +115,18 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 			return nil, err
 		}
 		st = fs
+		a.ProfileNames, a.Conversations = fs, fs
 	default:
 		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
 	}
 	a.Sessions, a.Directory, a.Tenants = st, st, st
+	dfc, err := dialogflow.NewClients(dialogflow.Options{Endpoint: cfg.DFEndpoint})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("app: ROUTEBOT_DIALOGFLOW_ENDPOINT: %w", err)
+	}
+	a.Dialogflow = dfc
+	a.closers = append(a.closers, dfc.Close)
 
 	verifier, err := a.verifier(ctx)
 	if err != nil {
@@ -94,6 +134,10 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 		return nil, err
 	}
 	a.Auth = verifier
+	if a.RequestKeys, err = a.requestKeys(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if cfg.LLMAPIKey != "" {
 		if a.llmKey, err = a.resolve(ctx, cfg.LLMAPIKey); err != nil {
 			a.Close()
@@ -117,14 +161,25 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, e
 	return a, nil
 }
 
-// Close releases what Build opened.
+// Close releases what Build opened and what classifiers opened since. A
+// classifier built after Close gets no Dialogflow client.
 func (a *App) Close() error {
+	a.mu.Lock()
+	closers := a.closers
+	a.closers, a.closed = nil, true
+	a.mu.Unlock()
 	var errs []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errs = append(errs, a.closers[i]())
+	for i := len(closers) - 1; i >= 0; i-- {
+		errs = append(errs, closers[i]())
 	}
-	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// onClose adds f to what Close releases.
+func (a *App) onClose(f func() error) {
+	a.mu.Lock()
+	a.closers = append(a.closers, f)
+	a.mu.Unlock()
 }
 
 // firestoreStore connects to Firestore, or to the emulator the configuration
@@ -135,14 +190,14 @@ func (a *App) firestoreStore(ctx context.Context) (*fsstore.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	a.closers = append(a.closers, closeClient)
+	a.onClose(closeClient)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := fsstore.New(sctx, client, fsstore.Options{Logger: a.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	a.closers = append(a.closers, st.Close)
+	a.onClose(st.Close)
 	return st, nil
 }
 
@@ -162,7 +217,7 @@ func (a *App) sweepEvery(ms *memstore.Store, every time.Duration) {
 			}
 		}
 	}()
-	a.closers = append(a.closers, func() error { close(stop); return nil })
+	a.onClose(func() error { close(stop); return nil })
 }
 
 // ScenarioCodes lists the scenario codes known at start (memory store only).
@@ -222,6 +277,24 @@ func (a *App) verifier(ctx context.Context) (*auth.Verifier, error) {
 	return auth.NewVerifier(authKeys(tokens, keys), auth.WithMaxAge(a.Config.JWTMaxAge)), nil
 }
 
+// requestKeys keys the sessions' request digests with ROUTEBOT_SESSION_KEY,
+// or a random key of this process when it is unset (Load refuses that for
+// deployed Firestore).
+func (a *App) requestKeys(ctx context.Context) (*session.RequestKeys, error) {
+	if a.Config.SessionKey == "" {
+		return session.RandomRequestKeys(), nil
+	}
+	key, err := a.resolve(ctx, a.Config.SessionKey)
+	if err != nil {
+		return nil, fmt.Errorf("app: ROUTEBOT_SESSION_KEY: %w", err)
+	}
+	rk, err := session.NewRequestKeys(key)
+	if err != nil {
+		return nil, fmt.Errorf("app: ROUTEBOT_SESSION_KEY: %w", err)
+	}
+	return rk, nil
+}
+
 func (a *App) resolveAll(ctx context.Context, values []string) ([]*secrets.Secret, error) {
 	out := make([]*secrets.Secret, 0, len(values))
 	for _, v := range values {
@@ -245,7 +318,7 @@ func (a *App) resolve(ctx context.Context, value string) (*secrets.Secret, error
 		if err != nil {
 			return nil, fmt.Errorf("secretmanager.NewClient: %w", err)
 		}
-		a.closers = append(a.closers, client.Close)
+		a.onClose(client.Close)
 		a.secrets = secrets.NewCache(client, a.Config.SecretRefresh, a.Logger)
 	}
 	return a.secrets.Resolve(ctx, value)
@@ -260,7 +333,7 @@ func (a *App) classifier(t *tenant.Tenant) (classify.Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	backend := t.Spec.Backend
+	backend := t.ClassifierSpec.Backend
 	if backend == "" {
 		backend = a.Config.Classifier
 	}
@@ -291,8 +364,8 @@ func (a *App) llm(t *tenant.Tenant) (classify.Classifier, error) {
 		return nil, fmt.Errorf("tenant %q uses the llm classifier: set ROUTEBOT_LLM_BASE_URL and ROUTEBOT_LLM_MODEL", t.ID)
 	}
 	model := c.LLMModel
-	if t.Spec.LLM.Model != "" {
-		model = t.Spec.LLM.Model
+	if t.ClassifierSpec.LLM.Model != "" {
+		model = t.ClassifierSpec.LLM.Model
 	}
 	cfg := llm.Config{BaseURL: c.LLMBaseURL, Model: model, Timeout: c.PostCallTimeout, MaxRetries: 2,
 		HTTPClient: a.httpClient, Logger: a.Logger}
@@ -319,9 +392,9 @@ func (a *App) llm(t *tenant.Tenant) (classify.Classifier, error) {
 }
 
 func (a *App) dialogflow(t *tenant.Tenant) (classify.Classifier, error) {
-	spec := t.Spec.Dialogflow
+	spec := t.ClassifierSpec.Dialogflow
 	cfg := detectintent.Config{Project: spec.Project, Location: spec.Location, LanguageCode: spec.Language,
-		IntentMap: spec.Intents, MinConfidence: float32(t.Spec.MinConfidence), MaxRetries: 1}
+		IntentMap: spec.Intents, MinConfidence: float32(t.ClassifierSpec.MinConfidence), MaxRetries: 1}
 	if cfg.Project == "" {
 		cfg.Project = a.Config.DFProject
 	}
@@ -349,12 +422,10 @@ func (a *App) sessionsClient(location string) (detectintent.Sessions, error) {
 	if c, ok := a.dfClients[location]; ok {
 		return c, nil
 	}
-	if a.NewSessions == nil {
-		a.NewSessions = func(ctx context.Context, location string) (SessionsClient, error) {
-			return detectintent.NewSessionsClient(ctx, location)
-		}
+	if a.closed {
+		return nil, errors.New("app closed: no Dialogflow client")
 	}
-	c, err := a.NewSessions(context.Background(), location)
+	c, err := a.newSessions(context.Background(), location)
 	if err != nil {
 		return nil, err
 	}

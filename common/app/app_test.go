@@ -52,17 +52,20 @@ const (
 	utterance = "택배 언제 와요"
 )
 
-// build loads env as the functions do (ROUTEBOT_API_TOKEN set) and builds
-// the app with its logs in a buffer.
-func build(t testing.TB, env map[string]string) (*app.App, *logtest.Buffer) {
+// build loads env as the functions do (ROUTEBOT_API_TOKEN set, the memory
+// store unless env names one) and builds the app with its logs in a buffer.
+func build(t testing.TB, env map[string]string, opts ...app.Option) (*app.App, *logtest.Buffer) {
 	t.Helper()
 	env["ROUTEBOT_API_TOKEN"] = apiToken
+	if env["ROUTEBOT_STORE"] == "" {
+		env["ROUTEBOT_STORE"] = "memory"
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] }, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &logtest.Buffer{}
-	a, err := app.Build(context.Background(), cfg, logging.New(logs, slog.LevelDebug))
+	a, err := app.Build(context.Background(), cfg, logging.New(logs, slog.LevelDebug), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,27 +480,84 @@ func (f *fakeDialogflow) recorded() []*dialogflowpb.DetectIntentRequest {
 }
 
 // dialogflowApp builds the app with ROUTEBOT_CLASSIFIER=dialogflow and its
-// Sessions clients pointed at fake on bufconn. App.NewSessions is set after
-// Build and before the first request: tenants compile, and their
+// Sessions clients pointed at fake on bufconn. Tenants compile, and their
 // classifiers are built, on first use.
 func dialogflowApp(t *testing.T, fake *fakeDialogflow) (*app.App, *logtest.Buffer, *[]string) {
 	t.Helper()
 	conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, fake) })
+	var locations []string // the locations clients were made for; the app calls under its lock
+	a, logs := build(t, dialogflowEnv(t), app.WithSessionsClients(func(ctx context.Context, location string) (app.SessionsClient, error) {
+		locations = append(locations, location)
+		return dialogflow.NewSessionsClient(ctx, option.WithGRPCConn(conn))
+	}))
+	return a, logs, &locations
+}
 
-	a, logs := build(t, map[string]string{
+func dialogflowEnv(t *testing.T) map[string]string {
+	return map[string]string{
 		"ROUTEBOT_TENANTS":            demoTenants(t),
 		"ROUTEBOT_CLASSIFIER":         "dialogflow",
 		"GOOGLE_CLOUD_PROJECT":        "routebot-prod",
 		"ROUTEBOT_DIALOGFLOW_PROJECT": dfAgent,
 		"ROUTEBOT_CLASSIFY_TIMEOUT":   "5s", // generous: no case here is about the deadline
 		"ROUTEBOT_TURN_TIMEOUT":       "20s",
-	})
-	var locations []string // the locations clients were made for
-	a.NewSessions = func(ctx context.Context, location string) (app.SessionsClient, error) {
-		locations = append(locations, location)
-		return dialogflow.NewSessionsClient(ctx, option.WithGRPCConn(conn))
 	}
-	return a, logs, &locations
+}
+
+// closeCounter is a Sessions client that counts its Close calls.
+type closeCounter struct {
+	app.SessionsClient
+	closed *atomic.Int32
+}
+
+func (c closeCounter) Close() error { c.closed.Add(1); return c.SessionsClient.Close() }
+
+// TestCloseWhileClassifierBuilds: Close runs while a tenant's classifier is
+// being built in the background and making its Dialogflow client, or before
+// the build starts. Under -race this is clean, and every client made is
+// closed.
+func TestCloseWhileClassifierBuilds(t *testing.T) {
+	for _, during := range []bool{true, false} {
+		t.Run(fmt.Sprintf("during the build: %v", during), func(t *testing.T) {
+			conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, &fakeDialogflow{}) })
+			entered, release := make(chan struct{}), make(chan struct{})
+			var made, closed atomic.Int32
+			a, logs := build(t, dialogflowEnv(t), app.WithSessionsClients(func(ctx context.Context, _ string) (app.SessionsClient, error) {
+				close(entered)
+				<-release
+				c, err := dialogflow.NewSessionsClient(ctx, option.WithGRPCConn(conn))
+				if err != nil {
+					return nil, err
+				}
+				made.Add(1)
+				return closeCounter{c, &closed}, nil
+			}))
+			close(release)
+			if !during {
+				if err := a.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			flow, err := a.Flows.Flow(context.Background(), "SCENARIO01") // starts the classifier's build
+			if err != nil {
+				t.Fatal(err)
+			}
+			if during {
+				<-entered // the build is making its client
+				if err := a.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Classify returns once the build is done.
+			_, _ = flow.Tenant.Classifier.Classify(context.Background(), classify.Input{Text: utterance})
+			if made.Load() != closed.Load() {
+				t.Errorf("%d Sessions clients made, %d closed", made.Load(), closed.Load())
+			}
+			if !during && logs.Find(t, "tenant's classifier backend cannot be built; using the embedded classifier") == nil {
+				t.Errorf("a build after Close did not fall back to the embedded classifier:\n%s", logs)
+			}
+		})
+	}
 }
 
 func intent(name string, fallback bool) func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
@@ -647,7 +707,7 @@ func TestMisconfigurationFailsAtStart(t *testing.T) {
 		{name: "classify timeout not shorter than the turn", env: map[string]string{"ROUTEBOT_CLASSIFY_TIMEOUT": "3s", "ROUTEBOT_TURN_TIMEOUT": "3s"},
 			wantErr: []string{"ROUTEBOT_CLASSIFY_TIMEOUT", "ROUTEBOT_TURN_TIMEOUT"}},
 		{name: "broken tenant", env: map[string]string{"ROUTEBOT_TENANTS": brokenTenant(t)},
-			wantErr: []string{"ROUTEBOT_TENANTS", "broken/flows/BROKEN01.yaml:4", "S9999"}},
+			wantErr: []string{"ROUTEBOT_TENANTS", "broken/flows/BROKEN01.yaml:6", "S9999"}},
 		{name: "missing tenants folder", env: map[string]string{"ROUTEBOT_TENANTS": missing},
 			wantErr: []string{"ROUTEBOT_TENANTS", missing}},
 		{name: "tenants folder without tenants", env: map[string]string{"ROUTEBOT_TENANTS": empty},
@@ -656,6 +716,9 @@ func TestMisconfigurationFailsAtStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.env["ROUTEBOT_API_TOKEN"] = apiToken
+			if tt.env["ROUTEBOT_STORE"] == "" {
+				tt.env["ROUTEBOT_STORE"] = "memory"
+			}
 			cfg, err := config.Load(func(k string) string { return tt.env[k] }, false)
 			if err == nil {
 				var a *app.App

@@ -67,6 +67,9 @@ func (d *Deployed) get(ctx context.Context) (http.Handler, error) {
 		return nil, d.err
 	}
 	logger := logging.New(os.Stdout, cfg.LogLevel)
+	if cfg.Store == "memory" {
+		logger.Warn(d.name + " function runs on the in-memory store (ROUTEBOT_STORE=memory): demo tenants, sessions kept by one instance only")
+	}
 	// Start-up I/O is not tied to the first request's deadline: its context
 	// also runs the secrets' background refresh.
 	a, err := Build(context.WithoutCancel(ctx), cfg, logger)

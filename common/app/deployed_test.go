@@ -14,16 +14,19 @@ func TestDeployed(t *testing.T) {
 		env      map[string]string
 		wantCode int
 		wantBody string
-		retried  bool // a second request rebuilds (transient failure) or not (configuration)
+		retried  bool   // a second request rebuilds (transient failure) or not (configuration)
+		wantErr  string // in the start-up error, when it fails
 	}{
-		{"configured", map[string]string{"ROUTEBOT_API_TOKEN": "t"}, http.StatusTeapot, "built", false},
-		{"no token: misconfigured for good", map[string]string{}, http.StatusInternalServerError, "failed", false},
-		{"missing tenants folder: start-up failure retried", map[string]string{"ROUTEBOT_API_TOKEN": "t", "ROUTEBOT_TENANTS": "/nonexistent"},
-			http.StatusInternalServerError, "failed", true},
+		{"configured", map[string]string{"ROUTEBOT_API_TOKEN": "t", "ROUTEBOT_STORE": "memory"}, http.StatusTeapot, "built", false, ""},
+		{"no token: misconfigured for good", map[string]string{"ROUTEBOT_STORE": "memory"}, http.StatusInternalServerError, "failed", false, "ROUTEBOT_API_TOKEN"},
+		{"store unset: Firestore, which needs a project", map[string]string{"ROUTEBOT_API_TOKEN": "t"},
+			http.StatusInternalServerError, "failed", false, "ROUTEBOT_STORE is unset"},
+		{"missing tenants folder: start-up failure retried", map[string]string{"ROUTEBOT_API_TOKEN": "t", "ROUTEBOT_STORE": "memory", "ROUTEBOT_TENANTS": "/nonexistent"},
+			http.StatusInternalServerError, "failed", true, "/nonexistent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"ROUTEBOT_API_TOKEN", "ROUTEBOT_TENANTS", "ROUTEBOT_JWT_KEY", "ROUTEBOT_STORE"} {
+			for _, k := range []string{"ROUTEBOT_API_TOKEN", "ROUTEBOT_TENANTS", "ROUTEBOT_JWT_KEY", "ROUTEBOT_STORE", "GOOGLE_CLOUD_PROJECT"} {
 				t.Setenv(k, tt.env[k])
 			}
 			builds := 0
@@ -53,6 +56,9 @@ func TestDeployed(t *testing.T) {
 				}
 			} else if retried != tt.retried {
 				t.Errorf("retried = %v, want %v (err %v)", retried, tt.retried, d.err)
+			}
+			if tt.wantErr != "" && (d.err == nil || !strings.Contains(d.err.Error(), tt.wantErr)) {
+				t.Errorf("start-up error %v, want one mentioning %q", d.err, tt.wantErr)
 			}
 		})
 	}

@@ -15,6 +15,8 @@ import (
 	_ "time/tzdata" // ROUTEBOT_TIMEZONE works where the system has no zone files (distroless, functions)
 
 	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/common/secrets"
+	"github.com/routebot/routebot/common/session"
 )
 
 // DevToken is the bearer token of a local run when ROUTEBOT_API_TOKEN is
@@ -32,13 +34,19 @@ type Config struct {
 	// interface ("") once real tokens or JWT keys are configured.
 	ListenHost string
 
-	Store   string // ROUTEBOT_STORE: memory | firestore
+	Store   string // ROUTEBOT_STORE: memory | firestore (default: memory locally, firestore deployed)
 	Tenants string // ROUTEBOT_TENANTS: tenant folder for the memory store; "" = the embedded demo tenants
 
 	APITokens []string      // ROUTEBOT_API_TOKEN: comma-separated static tokens (or secret names)
 	JWTKeys   []string      // ROUTEBOT_JWT_KEY: comma-separated HS256 keys (or secret names)
 	JWTMaxAge time.Duration // ROUTEBOT_JWT_MAX_AGE: how long after its iat a JWT without exp is accepted
 	DevToken  bool          // no token configured: the local run accepts DevToken
+
+	// SessionKey keys the digest of the last request each session keeps
+	// (ROUTEBOT_SESSION_KEY, value or secret name, at least 32 bytes); ""
+	// is a random key per process, refused for deployed Firestore, whose
+	// instances share sessions.
+	SessionKey string
 
 	SessionTTL      time.Duration // ROUTEBOT_SESSION_TTL
 	TurnTimeout     time.Duration // ROUTEBOT_TURN_TIMEOUT: a whole turn
@@ -53,6 +61,7 @@ type Config struct {
 	LLMAuth       string // ROUTEBOT_LLM_AUTH: bearer | api-key (Azure) | google (Vertex AI)
 	DFProject     string // ROUTEBOT_DIALOGFLOW_PROJECT (default GOOGLE_CLOUD_PROJECT)
 	DFLocation    string // ROUTEBOT_DIALOGFLOW_LOCATION
+	DFEndpoint    string // ROUTEBOT_DIALOGFLOW_ENDPOINT: every location's endpoint (host:port; a loopback one is a plaintext fake)
 	DFLanguage    string // ROUTEBOT_DIALOGFLOW_LANGUAGE
 	TimeZone      *time.Location
 	TimeZoneName  string     // ROUTEBOT_TIMEZONE
@@ -66,7 +75,10 @@ func (c Config) ListenAddr() string {
 }
 
 // Load reads the configuration from getenv. local selects the local run's
-// defaults (a development token when none is set).
+// defaults (the memory store, a development token when none is set); a
+// deployed function defaults to Firestore, because the memory store's
+// sessions live in one instance and Cloud Run spreads a call's turns over
+// several.
 func Load(getenv func(string) string, local bool) (Config, error) {
 	env := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -90,11 +102,12 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 	c := Config{
 		Port:            env("PORT", "8080"),
 		Project:         env("GOOGLE_CLOUD_PROJECT", ""),
-		Store:           env("ROUTEBOT_STORE", "memory"),
+		Store:           env("ROUTEBOT_STORE", ""),
 		Tenants:         env("ROUTEBOT_TENANTS", ""),
 		APITokens:       list(env("ROUTEBOT_API_TOKEN", "")),
 		JWTKeys:         list(env("ROUTEBOT_JWT_KEY", "")),
 		JWTMaxAge:       dur("ROUTEBOT_JWT_MAX_AGE", time.Hour),
+		SessionKey:      env("ROUTEBOT_SESSION_KEY", ""),
 		SessionTTL:      dur("ROUTEBOT_SESSION_TTL", time.Hour),
 		TurnTimeout:     dur("ROUTEBOT_TURN_TIMEOUT", 3*time.Second),
 		ClassifyTimeout: dur("ROUTEBOT_CLASSIFY_TIMEOUT", 1500*time.Millisecond),
@@ -106,6 +119,7 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		LLMAPIKey:       env("ROUTEBOT_LLM_API_KEY", ""),
 		LLMAuth:         env("ROUTEBOT_LLM_AUTH", "bearer"),
 		DFLocation:      env("ROUTEBOT_DIALOGFLOW_LOCATION", "global"),
+		DFEndpoint:      env("ROUTEBOT_DIALOGFLOW_ENDPOINT", ""),
 		DFLanguage:      env("ROUTEBOT_DIALOGFLOW_LANGUAGE", "ko"),
 		TimeZoneName:    env("ROUTEBOT_TIMEZONE", "Asia/Seoul"),
 		FirestoreHost:   env("FIRESTORE_EMULATOR_HOST", ""),
@@ -124,11 +138,20 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 	} else {
 		c.TimeZone = loc
 	}
+	storeSet := c.Store != ""
+	if !storeSet {
+		c.Store = "firestore"
+		if local {
+			c.Store = "memory"
+		}
+	}
 	switch c.Store {
 	case "memory":
 	case "firestore":
-		if c.Project == "" {
+		if c.Project == "" && storeSet {
 			errs = append(errs, errors.New("ROUTEBOT_STORE=firestore needs GOOGLE_CLOUD_PROJECT"))
+		} else if c.Project == "" {
+			errs = append(errs, errors.New("ROUTEBOT_STORE is unset, so this deployed function uses Firestore (ROUTEBOT_STORE=firestore), which needs GOOGLE_CLOUD_PROJECT; ROUTEBOT_STORE=memory serves the in-memory demo tenants, one session store per instance"))
 		}
 		if c.Tenants != "" {
 			errs = append(errs, errors.New("ROUTEBOT_TENANTS is for the memory store; with Firestore, push tenants with routebotctl"))
@@ -156,6 +179,12 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 	if c.ListenHost != "" && net.ParseIP(strings.Trim(c.ListenHost, "[]")) == nil && c.ListenHost != "localhost" {
 		errs = append(errs, fmt.Errorf("ROUTEBOT_LISTEN_HOST=%q: want an IP address of this machine (127.0.0.1, ::1, 0.0.0.0), localhost, or * for every interface", c.ListenHost))
 	}
+	switch {
+	case c.SessionKey == "" && c.Store == "firestore" && !local:
+		errs = append(errs, errors.New("set ROUTEBOT_SESSION_KEY (a Secret Manager version name of at least 32 random bytes): instances sharing Firestore sessions must share the key that recognises a retried turn"))
+	case c.SessionKey != "" && !secrets.IsVersionName(c.SessionKey) && len(c.SessionKey) < session.MinRequestKeyBytes:
+		errs = append(errs, fmt.Errorf("ROUTEBOT_SESSION_KEY: want at least %d random bytes (or a Secret Manager version name)", session.MinRequestKeyBytes))
+	}
 	for _, tok := range c.APITokens {
 		if tok == DevToken && !c.DevToken && c.Store == "firestore" {
 			errs = append(errs, errors.New("ROUTEBOT_API_TOKEN is the public development token; refusing it with the Firestore store"))
@@ -173,6 +202,11 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("ROUTEBOT_CLASSIFIER=%q: want embedded, llm or dialogflow", c.Classifier))
+	}
+	if c.DFEndpoint != "" {
+		if _, port, err := net.SplitHostPort(c.DFEndpoint); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("ROUTEBOT_DIALOGFLOW_ENDPOINT=%q: want host:port such as 127.0.0.1:9090", c.DFEndpoint))
+		}
 	}
 	if c.LLMBaseURL != "" {
 		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -2,12 +2,15 @@ package config
 
 import (
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
+
+const sessionKey = "projects/routebot-prod/secrets/session-key/versions/latest"
 
 func TestLoad(t *testing.T) {
 	const token = "gateway-token-1b7e"
@@ -107,11 +110,29 @@ func TestLoad(t *testing.T) {
 				}
 			}},
 		{name: "Firestore", env: map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": "routebot-prod",
-			"ROUTEBOT_API_TOKEN": token, "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8686"}, check: func(t *testing.T, c Config) {
-			if c.Store != "firestore" || c.Project != "routebot-prod" || c.FirestoreHost != "127.0.0.1:8686" || c.DFProject != "routebot-prod" {
+			"ROUTEBOT_API_TOKEN": token, "FIRESTORE_EMULATOR_HOST": "127.0.0.1:8686", "ROUTEBOT_SESSION_KEY": sessionKey}, check: func(t *testing.T, c Config) {
+			if c.Store != "firestore" || c.Project != "routebot-prod" || c.FirestoreHost != "127.0.0.1:8686" || c.DFProject != "routebot-prod" ||
+				c.SessionKey != sessionKey {
 				t.Errorf("%+v", c)
 			}
 		}},
+		{name: "deployed Firestore without a session key", env: map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": "p", "ROUTEBOT_API_TOKEN": token},
+			wantErr: []string{"set ROUTEBOT_SESSION_KEY"}},
+		{name: "local Firestore: a random session key per process", local: true,
+			env: map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": "p", "ROUTEBOT_API_TOKEN": token},
+			check: func(t *testing.T, c Config) {
+				if c.SessionKey != "" {
+					t.Errorf("SessionKey %q", c.SessionKey)
+				}
+			}},
+		{name: "session key too short", env: map[string]string{"ROUTEBOT_API_TOKEN": token, "ROUTEBOT_SESSION_KEY": "short-SECRET"},
+			wantErr: []string{"ROUTEBOT_SESSION_KEY: want at least 32 random bytes"}},
+		{name: "session key of 32 bytes", env: map[string]string{"ROUTEBOT_API_TOKEN": token, "ROUTEBOT_SESSION_KEY": strings.Repeat("k", 32)},
+			check: func(t *testing.T, c Config) {
+				if c.SessionKey != strings.Repeat("k", 32) {
+					t.Errorf("SessionKey %q", c.SessionKey)
+				}
+			}},
 		{name: "Firestore without a project", env: map[string]string{"ROUTEBOT_STORE": "firestore", "ROUTEBOT_API_TOKEN": token},
 			wantErr: []string{"ROUTEBOT_STORE=firestore needs GOOGLE_CLOUD_PROJECT"}},
 		{name: "Firestore with a tenants folder",
@@ -194,7 +215,16 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load(func(k string) string { return tt.env[k] }, tt.local)
+			env := maps.Clone(tt.env)
+			if _, ok := env["ROUTEBOT_STORE"]; !ok && !tt.local {
+				// Deployed cases here are about something else: name the
+				// store (the default is TestDeployedStoreDefault's).
+				if env == nil {
+					env = map[string]string{}
+				}
+				env["ROUTEBOT_STORE"] = "memory"
+			}
+			c, err := Load(func(k string) string { return env[k] }, tt.local)
 			if len(tt.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("Load succeeded: %+v", c)
@@ -217,11 +247,56 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// TestDeployedStoreDefault: a deployed function never falls back to the
+// in-memory store silently: unset, ROUTEBOT_STORE means Firestore, and
+// without a project that is a start-up error naming both variables.
+func TestDeployedStoreDefault(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		local     bool
+		wantStore string
+		wantErr   []string
+	}{
+		{name: "deployed, project set", env: map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "ROUTEBOT_SESSION_KEY": sessionKey}, wantStore: "firestore"},
+		{name: "deployed, no project", wantErr: []string{"ROUTEBOT_STORE is unset", "GOOGLE_CLOUD_PROJECT", "ROUTEBOT_STORE=memory"}},
+		{name: "deployed, memory named", env: map[string]string{"ROUTEBOT_STORE": "memory"}, wantStore: "memory"},
+		{name: "local run", local: true, wantStore: "memory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := maps.Clone(tt.env)
+			if env == nil {
+				env = map[string]string{}
+			}
+			env["ROUTEBOT_API_TOKEN"] = "gateway-token-1b7e"
+			c, err := Load(func(k string) string { return env[k] }, tt.local)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Load succeeded with store %q", c.Store)
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error does not mention %q:\n%v", want, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Store != tt.wantStore {
+				t.Errorf("Store = %q, want %q", c.Store, tt.wantStore)
+			}
+		})
+	}
+}
+
 // TestLoadNeverEchoesSecrets: a misconfiguration is reported without the
 // tokens, keys or secret values of the environment.
 func TestLoadNeverEchoesSecrets(t *testing.T) {
 	env := map[string]string{"ROUTEBOT_API_TOKEN": "tok-SECRET-1", "ROUTEBOT_JWT_KEY": "jwt-SECRET-2",
-		"ROUTEBOT_LLM_API_KEY": "sk-SECRET-3", "ROUTEBOT_STORE": "redis", "ROUTEBOT_CLASSIFIER": "llm"}
+		"ROUTEBOT_LLM_API_KEY": "sk-SECRET-3", "ROUTEBOT_STORE": "redis", "ROUTEBOT_CLASSIFIER": "llm", "ROUTEBOT_SESSION_KEY": "key-SECRET-4"}
 	_, err := Load(func(k string) string { return env[k] }, false)
 	if err == nil {
 		t.Fatal("Load succeeded")

@@ -32,8 +32,13 @@ type Session struct {
 
 // Record is one entry of a call's append-only turn log. Sensitive DTMF is
 // masked before a Record is built; nothing here is secret.
+//
+// One CallId can have several sessions in turn (one expired and the call
+// went on, or the gateway sent the CallId to another scenario), each
+// counting its turns from 1: the log keeps them all, numbered by Seq.
 type Record struct {
-	Turn         int
+	Seq          int // the entry's place in the CallId's log, from 1; the store numbers it
+	Turn         int // the session's turn
 	At           time.Time
 	ScenarioCode string // as the gateway sent it
 	ChatMsg      string

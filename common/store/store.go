@@ -21,7 +21,9 @@ var ErrUnavailable = errors.New("store unavailable")
 
 // Commit is what a turn decided: the session to keep and the turn log entry
 // to append, written together. Write=false leaves everything as it was (a
-// retried turn answered from LastAnswer).
+// retried turn answered from LastAnswer). The Record goes after every entry
+// the CallId already has, whichever session wrote them (an expired one, one
+// of another scenario): the store sets its Seq and never overwrites.
 type Commit struct {
 	Write   bool
 	Session session.Session

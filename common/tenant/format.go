@@ -41,16 +41,6 @@ type ClassifierSpec struct {
 	} `yaml:"dialogflow"`
 }
 
-// ProfileSpec is the tenant's Dialogflow conversation profile (owned by the
-// profile function).
-type ProfileSpec struct {
-	DisplayName  string `yaml:"displayName"`
-	LanguageCode string `yaml:"languageCode"`
-	Location     string `yaml:"location"`
-	SampleRate   int    `yaml:"sampleRateHertz"`
-	Encoding     string `yaml:"audioEncoding"`
-}
-
 // flowSpec is one flows/<CODE>.yaml.
 type flowSpec struct {
 	Code        string `yaml:"code"`
@@ -95,4 +85,15 @@ type dtmfSpec struct {
 	Pattern   string `yaml:"pattern"`
 	Sensitive bool   `yaml:"sensitive"`
 	Capture   string `yaml:"capture"`
+}
+
+// taxonomySpec is taxonomy.yaml.
+type taxonomySpec struct {
+	Fallback   string         `yaml:"fallback"`
+	Categories []categorySpec `yaml:"categories"`
+}
+
+type categorySpec struct {
+	Path     string   `yaml:"path"`
+	Examples []string `yaml:"examples"`
 }

@@ -11,7 +11,8 @@ import (
 func FromApp(a *app.App) *Handler {
 	c := a.Config
 	return New(a.Flows, a.Sessions, a.Directory, a.Auth, a.Logger, Options{Project: c.Project,
-		TurnTimeout: c.TurnTimeout, ClassifyTimeout: c.ClassifyTimeout, SessionTTL: c.SessionTTL})
+		TurnTimeout: c.TurnTimeout, ClassifyTimeout: c.ClassifyTimeout, SessionTTL: c.SessionTTL,
+		RequestKeys: a.RequestKeys})
 }
 
 // deployed is the Cloud Function's handler, built on its first request.

@@ -9,13 +9,12 @@ package scenario
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +57,9 @@ type Options struct {
 	ClassifyTimeout time.Duration // classification within the turn
 	SessionTTL      time.Duration
 	Now             func() time.Time
+	// RequestKeys digests requests into Session.LastKey; nil: a random key
+	// of this process, fit only when no other process shares the store.
+	RequestKeys *session.RequestKeys
 }
 
 // New returns the handler. Every dependency is required.
@@ -71,6 +73,9 @@ func New(flows Flows, sessions store.Sessions, directory store.Directory, auth V
 	if opts.ClassifyTimeout <= 0 {
 		opts.ClassifyTimeout = 1500 * time.Millisecond
 	}
+	if opts.RequestKeys == nil {
+		opts.RequestKeys = session.RandomRequestKeys()
+	}
 	return &Handler{flows: flows, sessions: sessions, directory: directory, auth: auth,
 		engine: &engine.Engine{SessionTTL: opts.SessionTTL}, logger: logger, opts: opts}
 }
@@ -82,6 +87,7 @@ type turnLog struct {
 	scenario, tenant, from, to, service, category, backend string
 	replayed, degraded                                     bool
 	classifyErr                                            error
+	storeErr                                               error // the session store's own error: the answer says less
 }
 
 // ServeHTTP answers one turn.
@@ -160,10 +166,10 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 		}
 	}
 
-	key := requestKey(lg.scenario, req, r.Header.Get("Idempotency-Key"))
+	keys := requestKeys(h.opts.RequestKeys, lg.scenario, req, r.Header.Get("Idempotency-Key"))
 	var answer []byte
 	err = h.sessions.Transact(ctx, req.CallID, func(cur session.Session, found bool) (store.Commit, error) {
-		if found && key != "" && cur.LastKey == key && cur.Scenario == flow.Code {
+		if found && cur.LastKey != "" && slices.Contains(keys, cur.LastKey) && cur.Scenario == flow.Code {
 			answer, lg.replayed, lg.to = cur.LastAnswer, true, cur.Step
 			if st := flow.Steps[cur.Step]; st != nil {
 				lg.service = string(st.Service)
@@ -184,7 +190,10 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 		// A fresh slice: fn may run again on contention, and the session keeps it.
 		answer = resp.AppendJSON(make([]byte, 0, 256))
 		s := out.Session
-		s.LastKey, s.LastAnswer = key, answer
+		s.LastKey, s.LastAnswer = "", answer
+		if len(keys) > 0 {
+			s.LastKey = keys[0]
+		}
 		lg.from, lg.to, lg.service, lg.degraded, lg.replayed = out.From, out.To, resp.ServiceCode, out.Degraded, false
 		lg.category, lg.backend = out.Record.Category, out.Record.Backend
 		return store.Commit{Write: true, Session: s, Record: &out.Record}, nil
@@ -194,6 +203,8 @@ func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, 
 	case errors.As(err, &werr2):
 		return req, nil, werr2
 	case err != nil:
+		// Nothing was committed: the steps fn computed did not happen.
+		lg.from, lg.to, lg.service, lg.storeErr = "", "", "", err
 		return req, nil, edge.WireError("call session", err)
 	}
 	return req, answer, nil
@@ -227,28 +238,22 @@ func (h *Handler) customerName(ctx context.Context, r *http.Request, tenantID st
 	return name
 }
 
-// requestKey identifies a request so that a retry is recognised. 무응답 and
-// 무응답종료 name no step, so two real silences look identical: they are only
-// deduplicated by an Idempotency-Key header.
-func requestKey(scenarioCode string, req wire.Request, idempotencyKey string) string {
-	h := sha256.New()
+// requestKeys identify a request so that a retry is recognised: its keyed
+// digests (the DTMF of a sensitive step is among the fields), current key
+// first. 무응답 and 무응답종료 name no step, so two real silences look
+// identical: they are only deduplicated by an Idempotency-Key header.
+func requestKeys(k *session.RequestKeys, scenarioCode string, req wire.Request, idempotencyKey string) []string {
 	switch {
 	case idempotencyKey != "":
-		h.Write([]byte("idem\x00" + idempotencyKey))
+		return k.Digests("idem", idempotencyKey)
 	case req.ScenarioCode == wire.Silence || req.ScenarioCode == wire.SilenceEnd:
-		return ""
-	default:
-		first := "N"
-		if req.IsFirstChat {
-			first = "Y"
-		}
-		for _, f := range []string{scenarioCode, req.ScenarioCode, req.ChatMsg, req.DTMF, req.Answer, first, req.Customer, req.ChatBotKey, req.Agent} {
-			h.Write([]byte(f))
-			h.Write([]byte{0})
-		}
+		return nil
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	first := "N"
+	if req.IsFirstChat {
+		first = "Y"
+	}
+	return k.Digests("turn", scenarioCode, req.ScenarioCode, req.ChatMsg, req.DTMF, req.Answer, first, req.Customer, req.ChatBotKey, req.Agent)
 }
 
 func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *wire.Error, lg *turnLog, start time.Time) {
@@ -292,6 +297,9 @@ func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *w
 		if werr.Cause != nil {
 			attrs = append(attrs, slog.String("error", werr.Cause.Error()))
 		}
+	}
+	if lg.storeErr != nil {
+		attrs = append(attrs, slog.String("error", lg.storeErr.Error()))
 	}
 	h.logger.LogAttrs(r.Context(), level, msg, attrs...)
 }

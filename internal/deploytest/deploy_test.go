@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routebot/routebot/internal/dialogflowfake"
 	"github.com/routebot/routebot/internal/logtest"
 	"github.com/routebot/routebot/internal/repodir"
 )
@@ -24,7 +25,7 @@ const (
 )
 
 type call struct {
-	function, name, path, body, ctype, want string
+	function, name, method, path, body, ctype, want string
 }
 
 // calls are requests as the gateway sends them, path below its base URL,
@@ -32,16 +33,21 @@ type call struct {
 // …) adds its rows here: both modes play every row, and the all-functions
 // run fails while a registered function has none.
 var calls = []call{
-	{"Scenario", "turn", "/SCENARIO01",
+	{"Scenario", "turn", "POST", "/SCENARIO01",
 		`{"CallId":"D1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`,
 		jsonType, `"ServiceCode":"S0000"`},
-	{"Classify", "classification", "/star-wars/chat-gpt/", "question=고객: 환불 받고 싶어요",
+	{"Classify", "classification", "POST", "/star-wars/chat-gpt/", "question=고객: 환불 받고 싶어요",
 		formType, `"category3":"환불요청"`},
-	{"Gateway", "turn", "/SCENARIO01",
+	{"Gateway", "turn", "POST", "/SCENARIO01",
 		`{"CallId":"D2","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"ChatMsg":"상담원 연결해 주세요"}`,
 		jsonType, `"TransfterNumber":"40001"`},
-	{"Gateway", "classification", "/star-wars/chat-gpt", "question=고객: 환불 받고 싶어요",
+	{"Gateway", "classification", "POST", "/star-wars/chat-gpt", "question=고객: 환불 받고 싶어요",
 		formType, `"category3":"환불요청"`},
+	// The platform team's call, against the loopback Dialogflow fake: the
+	// first answer creates the profile, later ones find it in line.
+	{"Profile", "reconcile", "PUT", "/tenants/nexus/profile", "", jsonType, `"useBidiStreaming": true`},
+	{"Studio", "validation", "POST", "/studio/api/tenants/nexus/validate", `{"files":{}}`,
+		jsonType, `"message":"file is missing"`},
 }
 
 // TestDeployFromRoot builds cmd/functions, the buildpack's main (blank import
@@ -74,7 +80,7 @@ func TestDeployFromRoot(t *testing.T) {
 						continue
 					}
 					t.Run(c.name, func(t *testing.T) {
-						if code, got := post(t, base+c.path, c.body, c.ctype); code != http.StatusOK || !strings.Contains(got, c.want) {
+						if code, got := send(t, c.method, base+c.path, c.body, c.ctype); !ok(code) || !strings.Contains(got, c.want) {
 							t.Fatalf("%s answered HTTP %d %s, want %s", c.path, code, got, c.want)
 						}
 					})
@@ -88,14 +94,14 @@ func TestDeployFromRoot(t *testing.T) {
 		for _, c := range calls {
 			t.Run(c.function+" "+c.name, func(t *testing.T) {
 				u := base + "/" + c.function + "?path=" + url.QueryEscape(c.path)
-				if code, got := post(t, u, c.body, c.ctype); code != http.StatusOK || !strings.Contains(got, c.want) {
+				if code, got := send(t, c.method, u, c.body, c.ctype); !ok(code) || !strings.Contains(got, c.want) {
 					t.Fatalf("%s answered HTTP %d %s, want %s", u, code, got, c.want)
 				}
 			})
 		}
 		// The framework mounts each function at exactly /{Name}: nothing
 		// below it reaches a function, hence the query.
-		if code, got := post(t, base+"/Scenario/SCENARIO01", calls[0].body, jsonType); code != http.StatusNotFound {
+		if code, got := send(t, http.MethodPost, base+"/Scenario/SCENARIO01", calls[0].body, jsonType); code != http.StatusNotFound {
 			t.Errorf("/Scenario/SCENARIO01 answered HTTP %d %s, want the framework's 404", code, got)
 		}
 		// Every registered function has calls in the table.
@@ -117,8 +123,10 @@ func start(t *testing.T, bin string, env ...string) (string, *logtest.Buffer) {
 	t.Helper()
 	port := freePort(t)
 	cmd := exec.Command(bin)
+	dialogflow := dialogflowfake.New().Listen(t)
 	cmd.Env = append(cleanEnv(), append(env, "PORT="+port, "LOCAL_ONLY=true", "ROUTEBOT_API_TOKEN=deploy-token",
-		"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR")...)
+		"ROUTEBOT_STORE=memory", "ROUTEBOT_LOG_LEVEL=ERROR", "ROUTEBOT_STUDIO_TOKENS=*:deploy-token",
+		"ROUTEBOT_DIALOGFLOW_ENDPOINT="+dialogflow, "ROUTEBOT_DIALOGFLOW_PROJECT=deploy-test")...)
 	stdout := &logtest.Buffer{}
 	cmd.Stdout = stdout
 	if err := cmd.Start(); err != nil {
@@ -139,12 +147,15 @@ func cleanEnv() []string {
 	return out
 }
 
-// post sends a call, retrying while the function is still starting.
-func post(t *testing.T, url, body, ctype string) (int, string) {
+// ok is a successful answer: 200, or 201 where Profile created the profile.
+func ok(code int) bool { return code == http.StatusOK || code == http.StatusCreated }
+
+// send sends a call, retrying while the function is still starting.
+func send(t *testing.T, method, url, body, ctype string) (int, string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer deploy-token")
 		req.Header.Set("Content-Type", ctype)
 		resp, err := http.DefaultClient.Do(req)

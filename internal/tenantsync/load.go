@@ -86,7 +86,7 @@ func readDir(dir string) (tfs []store.TenantFiles, single bool, err error) {
 	if !st.IsDir() {
 		return nil, false, fmt.Errorf("read tenant folder: %s is not a folder", dir)
 	}
-	if _, err := os.Stat(filepath.Join(dir, tenant.TenantFile)); err == nil {
+	if tenant.HasTenantFile(os.DirFS(dir), ".") {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
 			return nil, false, fmt.Errorf("read tenant folder %s: %w", dir, err)
@@ -127,11 +127,13 @@ func (o onlyEntry) ReadDir(name string) ([]fs.DirEntry, error) {
 	return nil, nil
 }
 
-// hasTenantFolder reports whether some folder directly under dir has tenant.yaml.
+// hasTenantFolder reports whether some folder directly under dir is a
+// tenant folder.
 func hasTenantFolder(dir string) bool {
 	entries, _ := os.ReadDir(dir)
+	fsys := os.DirFS(dir)
 	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(dir, e.Name(), tenant.TenantFile)); err == nil {
+		if e.IsDir() && tenant.HasTenantFile(fsys, e.Name()) {
 			return true
 		}
 	}

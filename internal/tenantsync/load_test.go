@@ -53,34 +53,44 @@ func TestLoadProblems(t *testing.T) {
 		file   string // under the nexus folder
 		old    string
 		new    string
-		single bool // name the tenant folder rather than its parent
+		single bool   // name the tenant folder rather than its parent
+		rename string // then move file there
 		want   []string
 	}{
 		{
 			name: "unknown step", file: "flows/SCENARIO01.yaml",
 			old: "next: refund_agent", new: "next: refund_agnet",
-			want: []string{"nexus/flows/SCENARIO01.yaml:68: refund_notice: next: unknown step \"refund_agnet\""},
+			want: []string{`nexus/flows/SCENARIO01.yaml:71: refund_notice: next: unknown step "refund_agnet"; did you mean "refund_agent"?`},
 		},
 		{
 			name: "category not in taxonomy", file: "flows/SCENARIO01.yaml",
 			old: "when: [배송조회, 배송지연]", new: "when: [배송조회, 배송지연됨]",
-			want: []string{"nexus/flows/SCENARIO01.yaml:14: main: routes[0].when: category \"배송지연됨\" is not in the taxonomy"},
+			want: []string{`nexus/flows/SCENARIO01.yaml:16: main: routes[0].when: category "배송지연됨" is not in the taxonomy; did you mean "배송지연"?`},
 		},
 		{
 			name: "typo key", file: "flows/SCENARIO01.yaml",
 			old: "    prompt: 무엇을 도와드릴까요?", new: "    promt: 무엇을 도와드릴까요?",
-			want: []string{"nexus/flows/SCENARIO01.yaml:61: field promt not found in type tenant.stepSpec"},
+			want: []string{`nexus/flows/SCENARIO01.yaml:61: anything_else: unknown key "promt"; did you mean "prompt"?`},
+		},
+		{
+			name: "flow named .yml", file: "flows/star-wars.yaml", old: "code: star-wars", new: "code: star-wars", rename: "flows/star-wars.yml",
+			want: []string{"nexus/flows/star-wars.yml: not read: tenant files end in .yaml; rename it star-wars.yaml"},
 		},
 		{
 			name: "typo key, tenant folder named", file: "tenant.yaml", single: true,
 			old: "name: 넥서스", new: "nmae: 넥서스",
-			want: []string{"tenant.yaml:4: field nmae not found in type tenant.tenantSpec"},
+			want: []string{`tenant.yaml:4: unknown key "nmae"; did you mean "name"?`},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			demo := demoCopy(t)
 			replaceIn(t, filepath.Join(demo, "nexus", tt.file), tt.old, tt.new)
+			if tt.rename != "" {
+				if err := os.Rename(filepath.Join(demo, "nexus", tt.file), filepath.Join(demo, "nexus", tt.rename)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			dir := demo
 			if tt.single {
 				dir = filepath.Join(demo, "nexus")

@@ -201,9 +201,9 @@ func Apply(ctx context.Context, st Store, changes []*Change, w io.Writer) error 
 }
 
 // Write describes a change: for a modified file a unified diff, for an added
-// or removed one a line; scenario codes; customers with their phone numbers
-// masked. customers.yaml itself is summarised, never diffed, so that the
-// directory's phone numbers are not printed.
+// or removed one a line; scenario codes; customers by masked phone number,
+// without their names. customers.yaml itself is summarised, never diffed, so
+// that the directory is not printed.
 func (c *Change) Write(w io.Writer) {
 	switch {
 	case c.Unchanged():
@@ -238,30 +238,44 @@ func (c *Change) Write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  scenario codes: %s\n", strings.Join(parts, " "))
 	}
-	for _, cc := range c.Customers {
-		switch {
-		case cc.Old == "":
-			fmt.Fprintf(w, "  customer + %s %s\n", MaskPhone(cc.Phone), cc.New)
-		case cc.New == "":
-			fmt.Fprintf(w, "  customer - %s %s\n", MaskPhone(cc.Phone), cc.Old)
-		default:
-			fmt.Fprintf(w, "  customer ~ %s %s → %s\n", MaskPhone(cc.Phone), cc.Old, cc.New)
-		}
-	}
+	c.writeCustomers(w)
 	for _, k := range c.Conflicts {
 		fmt.Fprintf(w, "  CONFLICT: scenario code %s is tenant %s's in the store\n", k.Code, k.Owner)
 	}
 }
 
-// MaskPhone keeps the first three and last four digits of a phone number
-// (fewer when it is short), enough to tell entries apart in a diff.
-func MaskPhone(p string) string {
-	r := []rune(p)
-	keepStart, keepEnd := 3, 4
-	if len(r) <= keepStart+keepEnd {
-		keepStart, keepEnd = 0, min(2, len(r)/2)
+// maxCustomerLines bounds the customers a change lists one by one; a
+// directory replaced wholesale is summed up by its counts.
+const maxCustomerLines = 20
+
+// writeCustomers lists the directory's changes by masked phone number and
+// never by name (the output lands in terminals and CI logs), then counts them.
+func (c *Change) writeCustomers(w io.Writer) {
+	if len(c.Customers) == 0 {
+		return
 	}
-	return string(r[:keepStart]) + strings.Repeat("*", len(r)-keepStart-keepEnd) + string(r[len(r)-keepEnd:])
+	var added, removed, renamed int
+	for i, cc := range c.Customers {
+		var line string
+		switch {
+		case cc.Old == "":
+			added++
+			line = "+ " + tenant.MaskPhone(cc.Phone)
+		case cc.New == "":
+			removed++
+			line = "- " + tenant.MaskPhone(cc.Phone)
+		default:
+			renamed++
+			line = "~ " + tenant.MaskPhone(cc.Phone) + " (name changed)"
+		}
+		if i < maxCustomerLines {
+			fmt.Fprintf(w, "  customer %s\n", line)
+		}
+	}
+	if more := len(c.Customers) - maxCustomerLines; more > 0 {
+		fmt.Fprintf(w, "  … and %d more\n", more)
+	}
+	fmt.Fprintf(w, "  customers: %d added, %d renamed, %d removed\n", added, renamed, removed)
 }
 
 func size(b []byte) string {

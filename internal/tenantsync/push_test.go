@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -115,9 +116,9 @@ func TestPushPull(t *testing.T) {
 			replaceIn(t, filepath.Join(demo, "nexus", "customers.yaml"), `김민수`, `김민호`)
 			changes, out = plan(t, st, load(t, demo))
 			golden(t, "push-edit.golden", strings.ReplaceAll(out, demo, "$DIR"))
-			for _, secret := range []string{"01055556666", "01099998888", "01012345678"} {
+			for _, secret := range []string{"01055556666", "01099998888", "01012345678", "박지훈", "이서연", "김민수", "김민호"} {
 				if strings.Contains(out, secret) {
-					t.Errorf("the plan prints the phone number %s in clear", secret)
+					t.Errorf("the plan prints the customer's %s in clear", secret)
 				}
 			}
 			wantVersions(t, st, map[string]int64{"hanbit": 1, "nexus": 1})
@@ -333,19 +334,25 @@ func TestPullEmptyStore(t *testing.T) {
 	}
 }
 
-func TestMaskPhone(t *testing.T) {
-	tests := []struct{ name, in, want string }{
-		{"mobile", "01012345678", "010****5678"},
-		{"landline", "0212345678", "021***5678"},
-		{"short", "1234567", "*****67"},
-		{"tiny", "12", "*2"},
-		{"empty", "", ""},
+func TestManyCustomersAreCounted(t *testing.T) {
+	// A directory replaced wholesale is not printed line by line.
+	c := &Change{Tenant: "acme", Dir: "tenants/acme", Stored: true, Version: 3}
+	for i := range 25 {
+		c.Customers = append(c.Customers, CustomerChange{Phone: fmt.Sprintf("010%08d", i), New: "고객"})
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := MaskPhone(tt.in); got != tt.want {
-				t.Errorf("MaskPhone(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
+	c.Customers = append(c.Customers, CustomerChange{Phone: "01099998888", Old: "이서연", New: "이서윤"})
+	var b strings.Builder
+	c.Write(&b)
+	out := b.String()
+	if got := strings.Count(out, "  customer "); got != maxCustomerLines {
+		t.Errorf("%d customer lines, want %d:\n%s", got, maxCustomerLines, out)
+	}
+	for _, want := range []string{"  customer + 010****0000\n", "  … and 6 more\n", "  customers: 25 added, 1 renamed, 0 removed\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "고객") || strings.Contains(out, "이서") {
+		t.Errorf("output shows a name:\n%s", out)
 	}
 }

@@ -56,7 +56,7 @@ type Sessions interface {
 type Config struct {
 	Project string
 	// Location is the agent's region; default "global". A regional agent is
-	// only reachable on its regional endpoint (see Endpoint).
+	// only reachable on its regional endpoint (common/dialogflow.Endpoint).
 	Location     string
 	LanguageCode string // default "ko"
 	// IntentMap maps an intent display name to a category path "a/b/c" or to
@@ -93,22 +93,14 @@ var (
 	sessionRE  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,36}$`)
 )
 
-// Endpoint is the gRPC endpoint serving agents of location: the global one
-// for "" and "global", LOCATION-dialogflow.googleapis.com:443 otherwise.
-func Endpoint(location string) string {
-	if location == "" || location == DefaultLocation {
-		return "dialogflow.googleapis.com:443"
-	}
-	return location + "-dialogflow.googleapis.com:443"
-}
-
-// NewSessionsClient dials the sessions service of location's endpoint;
-// opts come after the endpoint, so tests can point it elsewhere.
-func NewSessionsClient(ctx context.Context, location string, opts ...option.ClientOption) (*dialogflow.SessionsClient, error) {
-	opts = append([]option.ClientOption{option.WithEndpoint(Endpoint(location))}, opts...)
+// NewSessionsClient dials the ES sessions service with opts, which name
+// the agent location's endpoint (dialogflow.Clients.ClientOptions: the
+// regional rule and ROUTEBOT_DIALOGFLOW_ENDPOINT, shared with every other
+// Dialogflow client).
+func NewSessionsClient(ctx context.Context, opts ...option.ClientOption) (*dialogflow.SessionsClient, error) {
 	c, err := dialogflow.NewSessionsClient(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("detectintent: dialogflow.NewSessionsClient(%s): %w", Endpoint(location), err)
+		return nil, fmt.Errorf("detectintent: dialogflow.NewSessionsClient: %w", err)
 	}
 	return c, nil
 }

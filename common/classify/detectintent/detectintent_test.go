@@ -50,7 +50,7 @@ func (f *fakeSessions) recorded() []*dialogflowpb.DetectIntentRequest {
 func startFake(t *testing.T, fake *fakeSessions) *dialogflow.SessionsClient {
 	t.Helper()
 	conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, fake) })
-	client, err := NewSessionsClient(context.Background(), "asia-northeast3", option.WithGRPCConn(conn))
+	client, err := NewSessionsClient(context.Background(), option.WithGRPCConn(conn))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,20 +339,6 @@ func TestRandomSessions(t *testing.T) {
 	const prefix = "projects/routebot-demo/agent/sessions/"
 	if a == b || !strings.HasPrefix(a, prefix) || len(a) != len(prefix)+32 {
 		t.Errorf("sessions %q and %q: want two distinct random ids", a, b)
-	}
-}
-
-func TestEndpoint(t *testing.T) {
-	tests := []struct{ location, want string }{
-		{"", "dialogflow.googleapis.com:443"},
-		{"global", "dialogflow.googleapis.com:443"},
-		{"asia-northeast3", "asia-northeast3-dialogflow.googleapis.com:443"},
-		{"europe-west1", "europe-west1-dialogflow.googleapis.com:443"},
-	}
-	for _, tt := range tests {
-		if got := Endpoint(tt.location); got != tt.want {
-			t.Errorf("Endpoint(%q) = %q, want %q", tt.location, got, tt.want)
-		}
 	}
 }
 

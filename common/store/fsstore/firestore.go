@@ -4,8 +4,8 @@
 // the admin operations routebotctl push/pull use. The data model is in
 // docs/data-model.md.
 //
-// A turn costs one transaction on its call's document (BeginTransaction,
-// BatchGetDocuments, Commit). Tenants are not read per turn: a snapshot
+// A turn costs two round trips on its call's document: a read
+// (BatchGetDocuments) and a commit conditioned on the document being as read. Tenants are not read per turn: a snapshot
 // listener on the tenants collection keeps the scenario-code index and
 // versions in memory; a tenant's files are read once per version; customer
 // names are cached briefly. Firestore failures wrap store.ErrUnavailable.
@@ -34,6 +34,9 @@ type Options struct {
 	Prefix string
 	// MaxAttempts bounds a transaction's attempts under contention (default 5).
 	MaxAttempts int
+	// TurnAttempts bounds a turn's attempts when other instances commit to
+	// its call between its read and its commit (default 10).
+	TurnAttempts int
 	// CustomerCacheSize bounds the customer-name cache (default 10000 entries).
 	CustomerCacheSize int
 	// CustomerCacheTTL is how long a cached name or miss is trusted when the
@@ -67,11 +70,14 @@ func New(ctx context.Context, client *firestore.Client, opts Options) (*Store, e
 	switch {
 	case client == nil:
 		return nil, errors.New("firestore: new store: nil client")
-	case opts.MaxAttempts < 0 || opts.CustomerCacheSize < 0 || opts.CustomerCacheTTL < 0:
+	case opts.MaxAttempts < 0 || opts.TurnAttempts < 0 || opts.CustomerCacheSize < 0 || opts.CustomerCacheTTL < 0:
 		return nil, fmt.Errorf("firestore: new store: negative option in %+v", opts)
 	}
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = firestore.DefaultTransactionMaxAttempts
+	}
+	if opts.TurnAttempts == 0 {
+		opts.TurnAttempts = 10
 	}
 	if opts.CustomerCacheSize == 0 {
 		opts.CustomerCacheSize = 10000

@@ -126,7 +126,7 @@ func decodeRecords(b []byte) ([]session.Record, error) {
 	r := &reader{b: b}
 	var out []session.Record
 	for len(r.b) > 0 && r.err == nil {
-		var rec session.Record
+		rec := session.Record{Seq: len(out) + 1} // entries are appended in order
 		rec.Turn, rec.At = int(r.varint()), r.time()
 		for _, f := range []*string{&rec.ScenarioCode, &rec.ChatMsg, &rec.Answer, &rec.DTMF, &rec.From, &rec.To, &rec.ServiceCode, &rec.TransCode, &rec.Category, &rec.Backend} {
 			*f = r.string()

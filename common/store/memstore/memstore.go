@@ -44,12 +44,14 @@ type shard struct {
 	sessions map[string]stored
 }
 
-// stored is one call: its session and turn log, encoded (see codec.go).
+// stored is one call: its session and turn log, encoded (see codec.go). An
+// expired session is dropped on the next turn but its log is kept until
+// Sweep, as Firestore's TTL policy does.
 type stored struct {
-	expires int64 // Session.Expires in Unix nanoseconds; 0: never
-	session []byte
+	expires int64  // Session.Expires in Unix nanoseconds; 0: never
+	session []byte // nil: no live session
 	log     []byte
-	turns   []int32 // turns logged, to refuse a duplicate without decoding
+	logged  int // entries in log
 }
 
 // New returns an empty store. now is the clock (time.Now when nil).
@@ -218,11 +220,11 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 		return fmt.Errorf("memstore: transact %q: %w", callID, err)
 	}
 	now := s.now()
-	cur, found := sh.sessions[callID]
-	if found && cur.expires != 0 && now.UnixNano() >= cur.expires {
-		delete(sh.sessions, callID)
-		cur, found = stored{}, false
+	cur := sh.sessions[callID]
+	if cur.session != nil && cur.expires != 0 && now.UnixNano() >= cur.expires {
+		cur.session, cur.expires = nil, 0
 	}
+	found := cur.session != nil
 	sess, err := decodeSession(cur.session)
 	if err != nil {
 		return fmt.Errorf("memstore: transact %q: %w", callID, err)
@@ -233,13 +235,10 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 	}
 	c.Session.CallID = callID
 	if c.Record != nil {
-		if slices.Contains(cur.turns, int32(c.Record.Turn)) {
-			return fmt.Errorf("memstore: transact %q: turn %d already logged", callID, c.Record.Turn)
-		}
 		// Appending never touches bytes a reader already holds (Log reads
 		// [0:len) outside the lock; writes land at len and beyond).
 		cur.log = encodeRecord(cur.log, *c.Record)
-		cur.turns = append(cur.turns, int32(c.Record.Turn))
+		cur.logged++
 	}
 	cur.session = encodeSession(make([]byte, 0, 256+len(c.Session.LastAnswer)), c.Session)
 	cur.expires = 0
@@ -263,18 +262,18 @@ func (s *Store) Log(ctx context.Context, callID string) ([]session.Record, error
 	if err != nil {
 		return nil, fmt.Errorf("memstore: log %q: %w", callID, err)
 	}
-	slices.SortStableFunc(records, func(a, b session.Record) int { return a.Turn - b.Turn })
 	return records, nil
 }
 
-// Sweep drops expired sessions; the local run calls it periodically.
+// Sweep drops the calls whose session expired, with their turn logs; the
+// local run calls it periodically.
 func (s *Store) Sweep() int {
 	now, n := s.now(), 0
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for id, st := range sh.sessions {
-			if st.expires != 0 && now.UnixNano() >= st.expires {
+			if st.session == nil || (st.expires != 0 && now.UnixNano() >= st.expires) {
 				delete(sh.sessions, id)
 				n++
 			}

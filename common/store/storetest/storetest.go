@@ -148,6 +148,15 @@ func wantSession(t *testing.T, got, want session.Session) {
 	}
 }
 
+// numbered is the log a store should return for recs appended in order.
+func numbered(recs ...session.Record) []session.Record {
+	out := slices.Clone(recs)
+	for i := range out {
+		out[i].Seq = i + 1
+	}
+	return out
+}
+
 func wantLog(t *testing.T, got, want []session.Record) {
 	t.Helper()
 	if g, w := normalRecords(got), normalRecords(want); !reflect.DeepEqual(g, w) {
@@ -195,7 +204,7 @@ func runSessions(t *testing.T, newStore func(t *testing.T) Store) {
 					continue
 				}
 				wantSession(t, got, s)
-				wantLog(t, logOf(t, st, id), []session.Record{r})
+				wantLog(t, logOf(t, st, id), numbered(r))
 			}
 		}},
 		{"empty session round-trips", func(t *testing.T, st Store) {
@@ -221,7 +230,7 @@ func runSessions(t *testing.T, newStore func(t *testing.T) Store) {
 			got, _ := read(t, st, "DS-nowrite")
 			s.CallID = "DS-nowrite"
 			wantSession(t, got, s)
-			wantLog(t, logOf(t, st, "DS-nowrite"), []session.Record{rec})
+			wantLog(t, logOf(t, st, "DS-nowrite"), numbered(rec))
 		}},
 		{"fn error passes through and leaves state", func(t *testing.T, st Store) {
 			s := sampleSession(1)
@@ -305,25 +314,56 @@ func runSessions(t *testing.T, newStore func(t *testing.T) Store) {
 				want = append(want, r)
 			}
 			write(t, st, "DS-log", sampleSession(4), nil) // no record: nothing appended
-			wantLog(t, logOf(t, st, "DS-log"), want)
+			wantLog(t, logOf(t, st, "DS-log"), numbered(want...))
 			wantLog(t, logOf(t, st, "DS-log-other"), nil)
 		}},
-		{"turn number logged twice is refused", func(t *testing.T, st Store) {
-			r := sampleRecord(1)
-			write(t, st, "DS-dup", sampleSession(1), &r)
-			again := sampleRecord(1)
-			again.ChatMsg = "second"
-			err := st.Transact(context.Background(), "DS-dup", func(session.Session, bool) (store.Commit, error) {
-				return store.Commit{Write: true, Session: sampleSession(2), Record: &again}, nil
+		{"a new session on a used CallId continues its log", func(t *testing.T, st Store) {
+			// The gateway sends the CallId to another scenario: the engine
+			// starts a session there, counting turns from 1 again.
+			first, second := sampleRecord(1), sampleRecord(2)
+			write(t, st, "DS-reuse", sampleSession(1), &first)
+			write(t, st, "DS-reuse", sampleSession(2), &second)
+			fresh := sampleSession(1)
+			fresh.Scenario = "HANBIT01"
+			other := sampleRecord(1)
+			other.ScenarioCode, other.ChatMsg = "HANBIT01", "another scenario's first turn"
+			err := st.Transact(context.Background(), "DS-reuse", func(cur session.Session, found bool) (store.Commit, error) {
+				if !found || cur.Scenario != "SCENARIO01" {
+					return store.Commit{}, fmt.Errorf("live session not found: found=%v %+v", found, cur)
+				}
+				return store.Commit{Write: true, Session: fresh, Record: &other}, nil
 			})
-			if err == nil {
-				t.Fatal("a second record for turn 1 was accepted")
+			if err != nil {
+				t.Fatalf("Transact with a new session on a used CallId: %v", err)
 			}
-			got, _ := read(t, st, "DS-dup")
-			if got.Turn != 1 {
-				t.Errorf("session Turn = %d after the refused commit, want 1 (nothing written)", got.Turn)
+			got, _ := read(t, st, "DS-reuse")
+			fresh.CallID = "DS-reuse"
+			wantSession(t, got, fresh)
+			wantLog(t, logOf(t, st, "DS-reuse"), numbered(first, second, other))
+		}},
+		{"expired session: the call and its log go on", func(t *testing.T, st Store) {
+			var want []session.Record
+			for turn := 1; turn <= 2; turn++ {
+				s, r := sampleSession(turn), sampleRecord(turn)
+				s.Expires = now().Add(-time.Second) // expired once written
+				write(t, st, "DS-expired-log", s, &r)
+				want = append(want, r)
 			}
-			wantLog(t, logOf(t, st, "DS-dup"), []session.Record{r})
+			for turn := 1; turn <= 2; turn++ {
+				r := sampleRecord(turn)
+				r.ChatMsg = fmt.Sprintf("after expiry, turn %d", turn)
+				err := st.Transact(context.Background(), "DS-expired-log", func(cur session.Session, found bool) (store.Commit, error) {
+					if turn == 1 && found {
+						return store.Commit{}, fmt.Errorf("expired session visible: %+v", cur)
+					}
+					return store.Commit{Write: true, Session: sampleSession(turn), Record: &r}, nil
+				})
+				if err != nil {
+					t.Fatalf("turn %d after expiry: %v", turn, err)
+				}
+				want = append(want, r)
+			}
+			wantLog(t, logOf(t, st, "DS-expired-log"), numbered(want...))
 		}},
 		{"concurrent turns: no lost update", func(t *testing.T, st Store) {
 			start := time.Now()
@@ -348,12 +388,12 @@ func runSessions(t *testing.T, newStore func(t *testing.T) Store) {
 				t.Errorf("Turn = %d, %d vars; want %d (a lost update)", got.Turn, len(got.Vars), Concurrency)
 			}
 			recs := logOf(t, st, "DS-race")
-			turns := make([]int, len(recs))
+			turns, seqs := make([]int, len(recs)), make([]int, len(recs))
 			for i, r := range recs {
-				turns[i] = r.Turn
+				turns[i], seqs[i] = r.Turn, r.Seq
 			}
-			if want := []int{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(turns, want) {
-				t.Errorf("logged turns = %v, want %v", turns, want)
+			if want := []int{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(turns, want) || !slices.Equal(seqs, want) {
+				t.Errorf("logged turns = %v, numbered %v; want %v", turns, seqs, want)
 			}
 		}},
 		{"retried turn does not advance the call", func(t *testing.T, st Store) {

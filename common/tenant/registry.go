@@ -4,105 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/routebot/routebot/common/store"
 )
-
-// ReadFS reads every tenant folder (a folder holding tenant.yaml) directly
-// under root in fsys. Files other than tenant.yaml, taxonomy.yaml,
-// customers.yaml and flows/*.yaml are ignored (READMEs, drafts).
-func ReadFS(fsys fs.FS, root string) ([]store.TenantFiles, error) {
-	entries, err := fs.ReadDir(fsys, root)
-	if err != nil {
-		return nil, fmt.Errorf("tenant: read %s: %w", root, err)
-	}
-	var out []store.TenantFiles
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		dir := path.Join(root, e.Name())
-		if _, err := fs.Stat(fsys, path.Join(dir, TenantFile)); err != nil {
-			continue
-		}
-		tf := store.TenantFiles{ID: e.Name(), Version: 1, Files: map[string][]byte{}}
-		err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel := strings.TrimPrefix(p, dir+"/")
-			if !IsTenantFile(rel) {
-				return nil
-			}
-			data, err := fs.ReadFile(fsys, p)
-			if err != nil {
-				return err
-			}
-			tf.Files[rel] = data
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("tenant: read %s: %w", dir, err)
-		}
-		out = append(out, tf)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("tenant: no tenant folders (with %s) under %s", TenantFile, root)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
-
-// IsTenantFile reports whether rel (relative to a tenant folder) is one of
-// the files a tenant is made of.
-func IsTenantFile(rel string) bool {
-	switch rel {
-	case TenantFile, TaxonomyFile, CustomersFile:
-		return true
-	}
-	return strings.HasPrefix(rel, FlowsDir) && strings.HasSuffix(rel, ".yaml") && !strings.Contains(rel[len(FlowsDir):], "/")
-}
-
-// ParseAll parses several tenants and checks what spans them: a scenario code
-// or a bot key belongs to one tenant only.
-func ParseAll(tfs []store.TenantFiles) ([]*Tenant, error) {
-	var problems []Problem
-	var out []*Tenant
-	codeOwner, botOwner := map[string]string{}, map[string]string{}
-	for _, tf := range tfs {
-		t, err := Parse(tf)
-		var perr *Error
-		if errors.As(err, &perr) {
-			problems = append(problems, perr.Problems...)
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		for _, code := range t.ScenarioCodes() {
-			if owner, dup := codeOwner[code]; dup {
-				problems = append(problems, Problem{File: t.ID + "/" + FlowsDir + code + ".yaml", Msg: fmt.Sprintf("scenario code %q is also tenant %q's", code, owner)})
-			}
-			codeOwner[code] = t.ID
-		}
-		for bot := range t.Bots {
-			if owner, dup := botOwner[bot]; dup {
-				problems = append(problems, Problem{File: t.ID + "/" + TenantFile, Msg: fmt.Sprintf("bot %q is also tenant %q's", bot, owner)})
-			}
-			botOwner[bot] = t.ID
-		}
-		out = append(out, t)
-	}
-	if len(problems) > 0 {
-		return nil, &Error{Problems: problems}
-	}
-	return out, nil
-}
 
 // Registry turns scenario codes into compiled flows, compiling each tenant
 // once per version and keeping the last good version when a newer one is

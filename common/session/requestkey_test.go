@@ -1,0 +1,82 @@
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/routebot/routebot/common/secrets"
+)
+
+func TestRequestKeys(t *testing.T) {
+	key := func(s string) *RequestKeys {
+		t.Helper()
+		k, err := NewRequestKeys(secrets.Literal([]byte(s)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	a, b := key(strings.Repeat("a", 32)), key(strings.Repeat("b", 32))
+	tests := []struct {
+		name string
+		x, y []string
+		same bool
+	}{
+		{"same key, same fields", a.Digests("turn", "870312"), a.Digests("turn", "870312"), true},
+		{"another key", a.Digests("turn", "870312"), b.Digests("turn", "870312"), false},
+		{"another digit", a.Digests("turn", "870312"), a.Digests("turn", "870313"), false},
+		{"fields split elsewhere", a.Digests("ab", "c"), a.Digests("a", "bc"), false},
+		{"random keys differ", RandomRequestKeys().Digests("x"), RandomRequestKeys().Digests("x"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.x) != 1 || len(tt.y) != 1 || len(tt.x[0]) != 32 {
+				t.Fatalf("digests %q %q: want one of 32 hex digits each", tt.x, tt.y)
+			}
+			if (tt.x[0] == tt.y[0]) != tt.same {
+				t.Errorf("%q vs %q: same = %v, want %v", tt.x, tt.y, !tt.same, tt.same)
+			}
+		})
+	}
+	if _, err := NewRequestKeys(secrets.Literal([]byte("short-SECRET"))); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("short key: error %v, want a refusal that does not echo it", err)
+	}
+}
+
+// TestRequestKeysDigest pins the digest to HMAC-SHA256 of the
+// length-prefixed fields, truncated to 16 bytes, also when turns digest in
+// parallel on pooled hashes.
+func TestRequestKeysDigest(t *testing.T) {
+	key := []byte(strings.Repeat("k", 32))
+	k, err := NewRequestKeys(secrets.Literal(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("\x04turn\x06870312\x00"))
+	want := hex.EncodeToString(m.Sum(nil)[:16])
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				if got := k.Digests("turn", "870312", ""); len(got) != 1 || got[0] != want {
+					t.Errorf("Digests = %q, want [%s]", got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func BenchmarkRequestKeys(b *testing.B) {
+	k := RandomRequestKeys()
+	b.ReportAllocs()
+	for b.Loop() {
+		k.Digests("turn", "SCENARIO01", "ask_birthdate", "", "870312", "", "N", "01012345678", "bot00001", "1000")
+	}
+}
