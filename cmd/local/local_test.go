@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/gateway"
+	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/callscript"
 	"github.com/routebot/routebot/internal/logtest"
 )
@@ -32,15 +32,7 @@ const testToken = "local-test-token"
 
 func newServer(t *testing.T, env map[string]string) *httptest.Server {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return env[k] }, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := apptest.Build(t, env, true, nil)
 	srv := httptest.NewServer(gateway.Mux(a))
 	t.Cleanup(srv.Close)
 	return srv
@@ -414,15 +406,7 @@ func startupLine(t *testing.T, a *app.App) map[string]any {
 }
 
 func TestStartupLineListsEmbeddedScenarios(t *testing.T) {
-	cfg, err := config.Load(func(k string) string { return map[string]string{"ROUTEBOT_API_TOKEN": testToken}[k] }, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := apptest.Build(t, map[string]string{"ROUTEBOT_API_TOKEN": testToken}, true, nil)
 	line := startupLine(t, a)
 	codes, _ := line["scenarios"].([]any)
 	if len(codes) == 0 || line["store"] != "memory" || line["addr"] != "127.0.0.1:8080" {

@@ -36,6 +36,7 @@ import (
 	"github.com/routebot/routebot/examples"
 	classifyfn "github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/grpctest"
 	"github.com/routebot/routebot/internal/logtest"
 	"github.com/routebot/routebot/internal/repodir"
@@ -60,17 +61,8 @@ func build(t testing.TB, env map[string]string, opts ...app.Option) (*app.App, *
 	if env["ROUTEBOT_STORE"] == "" {
 		env["ROUTEBOT_STORE"] = "memory"
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, false)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &logtest.Buffer{}
-	a, err := app.Build(context.Background(), cfg, logging.New(logs, slog.LevelDebug), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a, logs
+	return apptest.Build(t, env, false, logging.New(logs, slog.LevelDebug), opts...), logs
 }
 
 // demoTenants writes the demo tenants to a folder for ROUTEBOT_TENANTS, and

@@ -27,10 +27,10 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/auth"
 	"github.com/routebot/routebot/common/classify"
-	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/wire"
+	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/logtest"
 	"github.com/routebot/routebot/internal/repodir"
 )
@@ -83,18 +83,9 @@ func assertPrivate(t testing.TB, logs string, secrets ...string) {
 func buildApp(t testing.TB, env map[string]string) (*app.App, *slog.Logger, *logtest.Buffer) {
 	t.Helper()
 	env["ROUTEBOT_API_TOKEN"] = testToken
-	cfg, err := config.Load(func(k string) string { return env[k] }, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &logtest.Buffer{}
 	logger := logging.New(logs, slog.LevelDebug)
-	a, err := app.Build(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a, logger, logs
+	return apptest.Build(t, env, true, logger), logger, logs
 }
 
 // taxonomy is a tenant's categories as the spec lists them

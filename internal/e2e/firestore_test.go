@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/routebot/routebot/common/app"
-	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
@@ -28,6 +27,7 @@ import (
 	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/callscript"
 	"github.com/routebot/routebot/internal/emulator"
 	"github.com/routebot/routebot/internal/logtest"
@@ -78,15 +78,7 @@ func TestFirestoreEndToEnd(t *testing.T) {
 	began = time.Now()
 	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
 		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
-	cfg, err := config.Load(func(k string) string { return env[k] }, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := apptest.Build(t, env, true, nil)
 	if _, ok := a.Tenants.(*fsstore.Store); !ok {
 		t.Fatalf("the app serves tenants from %T, not from Firestore", a.Tenants)
 	}
@@ -302,16 +294,7 @@ func BenchmarkTurnFirestore(b *testing.B) {
 	st.Close()
 	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
 		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
-	cfg, err := config.Load(func(k string) string { return env[k] }, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.Build(ctx, cfg, logging.New(io.Discard, nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	h := gateway.Mux(a)
+	h := gateway.Mux(apptest.Build(b, env, true, nil))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
