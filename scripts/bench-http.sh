@@ -4,7 +4,11 @@
 # both and their ratio. Absolute figures move 2x between machines; the ratio
 # is the figure to compare. Each server gets core 0, wrk core 1, when there
 # are two cores or more (taskset), so the load generator does not steal the
-# server's CPU.
+# server's CPU. Besides turns/s and latency it prints the server's CPU time
+# per turn (user+system, from /proc): on a machine shared with other work
+# that figure moves much less than turns/s, and its ratio is the one to
+# trust when the two disagree. With -n > 1 the runs alternate routebot and
+# floor, and a last line gives the median of each ratio.
 #
 #   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3]    (needs wrk: apt-get install wrk)
 set -euo pipefail
@@ -30,7 +34,11 @@ if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
 fi
 port=18090
 
-# measure NAME CMD...: starts the server, loads it, prints "NAME rps p50 p99".
+# cpu_ticks PID: user+system clock ticks the process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# measure NAME CMD...: starts the server, loads it, prints
+# "NAME rps p50 p99 cpu_us_per_turn".
 measure() {
 	local name=$1
 	shift
@@ -42,7 +50,10 @@ measure() {
 	done
 	# Warm up (tenants compile, classifiers train, connections open), then measure.
 	"${load_cpu[@]}" wrk -t1 -c"$conns" -d3s -s scripts/turns.lua "http://127.0.0.1:$port" >/dev/null
+	local t0 t1
+	t0=$(cpu_ticks "$pid")
 	"${load_cpu[@]}" wrk -t1 -c"$conns" -d"$dur" --latency -s scripts/turns.lua "http://127.0.0.1:$port" >"$bin/$name.out" 2>"$bin/$name.err"
+	t1=$(cpu_ticks "$pid")
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=
@@ -51,18 +62,31 @@ measure() {
 		head -3 "$bin/$name.err" >&2
 		exit 1
 	fi
-	awk -v n="$name" '/Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {printf "%s %s %s %s\n", n, rps, p50, p99}' "$bin/$name.out"
+	awk -v n="$name" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+		'/requests in/ {reqs=$1} /Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
+		END {printf "%s %s %s %s %.1f\n", n, rps, p50, p99, 1e6*ticks/hz/reqs}' "$bin/$name.out"
 }
 
 # to_ms 1.23ms|456.00us|1.2s → milliseconds
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else print v*1000 }'; }
 
-printf '%-4s %-9s %12s %9s %9s\n' run server turns/s p50_ms p99_ms
+printf '%-4s %-9s %10s %8s %8s %12s\n' run server turns/s p50_ms p99_ms cpu_us/turn
+ratios=()
 for run in $(seq "$runs"); do
-	read -r _ r_rps r_p50 r_p99 < <(measure routebot "$bin/local")
-	read -r _ f_rps f_p50 f_p99 < <(measure floor "$bin/floor" -addr "127.0.0.1:$port")
-	printf '%-4s %-9s %12s %9s %9s\n' "$run" routebot "$r_rps" "$(to_ms "$r_p50")" "$(to_ms "$r_p99")"
-	printf '%-4s %-9s %12s %9s %9s\n' "$run" floor "$f_rps" "$(to_ms "$f_p50")" "$(to_ms "$f_p99")"
-	awk -v a="$r_rps" -v b="$f_rps" -v c="$(to_ms "$r_p99")" -v d="$(to_ms "$f_p99")" -v run="$run" \
-		'BEGIN { printf "%-4s ratio     turns/s %.0f%% of the floor, p99 %.2fx the floor'"'"'s\n", run, 100*a/b, c/d }'
+	read -r _ r_rps r_p50 r_p99 r_cpu < <(measure routebot "$bin/local")
+	read -r _ f_rps f_p50 f_p99 f_cpu < <(measure floor "$bin/floor" -addr "127.0.0.1:$port")
+	printf '%-4s %-9s %10s %8s %8s %12s\n' "$run" routebot "$r_rps" "$(to_ms "$r_p50")" "$(to_ms "$r_p99")" "$r_cpu"
+	printf '%-4s %-9s %10s %8s %8s %12s\n' "$run" floor "$f_rps" "$(to_ms "$f_p50")" "$(to_ms "$f_p99")" "$f_cpu"
+	ratio=$(awk -v a="$r_rps" -v b="$f_rps" -v c="$(to_ms "$r_p99")" -v d="$(to_ms "$f_p99")" -v e="$r_cpu" -v f="$f_cpu" \
+		'BEGIN { printf "%.0f %.2f %.0f", 100*a/b, c/d, 100*f/e }')
+	ratios+=("$ratio")
+	read -r tr pr cr <<<"$ratio"
+	printf '%-4s ratio     turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$run" "$tr" "$pr" "$cr"
 done
+if ((runs > 1)); then
+	median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+	tr=$(printf '%s\n' "${ratios[@]}" | awk '{print $1}' | median)
+	pr=$(printf '%s\n' "${ratios[@]}" | awk '{print $2}' | median)
+	cr=$(printf '%s\n' "${ratios[@]}" | awk '{print $3}' | median)
+	printf 'median of %d runs: turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$runs" "$tr" "$pr" "$cr"
+fi

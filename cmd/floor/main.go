@@ -1,23 +1,30 @@
 // Command floor is the reference routebot's HTTP turn is measured against:
 // a bare net/http server that reads each request's body and answers a fixed
-// seed-003 envelope, doing none of routebot's work. Under the same load, its
-// turns/s and latency are the most net/http allows on this machine, so the
-// ratio routebot/floor is a figure that travels between machines where
-// absolute numbers do not (scripts/bench-http.sh prints it).
+// seed-003 envelope, doing none of routebot's work. It does the HTTP work a
+// turn cannot avoid as routebot does it (the same server timeouts, so the
+// same per-request deadline system calls; the body read into a pooled
+// buffer; the same headers; an answer of the same size), so under the same
+// load its turns/s and latency are the most net/http allows on this machine,
+// and the ratio routebot/floor is a figure that travels between machines
+// where absolute numbers do not (scripts/bench-http.sh prints it).
 //
 //	go run ./cmd/floor -addr 127.0.0.1:8090
 package main
 
 import (
+	"bytes"
 	"flag"
 	"io"
 	"log"
 	"net/http"
+	"sync"
 	"time"
 )
 
 // envelope is an S0000 answer as routebot encodes it for the greeting.
 const envelope = `{"CallId":"W1-1","ChatBotKey":"bot00001","Result":"Y","ServiceCode":"S0000","TransCode":"200","ScenarioCode":"greeting","Description":"안녕하세요 김민수님, 넥서스 고객센터입니다. 무엇을 도와드릴까요?","Timeout":7}`
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
@@ -26,13 +33,19 @@ func main() {
 	srv := &http.Server{
 		Addr: *addr,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// Read the body as routebot must, so the two do the same I/O.
-			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
+			buf := bufPool.Get().(*bytes.Buffer)
+			buf.Reset()
+			defer bufPool.Put(buf)
+			_, _ = buf.ReadFrom(io.LimitReader(r.Body, 64<<10+1))
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write(body)
 		}),
+		// cmd/local's settings (WriteTimeout: its default post-call timeout
+		// plus 5s): each costs a deadline per request.
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      25 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
 	log.Printf("floor: serving a fixed envelope on %s", *addr)

@@ -1,7 +1,8 @@
 // Command local runs all of routebot in one process: POST /{scenarioCode}
 // (the scenario function), POST /{scenarioCode}/chat-gpt (the classify
-// function) and GET|PUT /tenants/{tenant}/profile (the profile function, on
-// Dialogflow or on the fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), serving the
+// function), GET|PUT /tenants/{tenant}/profile (the profile function, on
+// Dialogflow or on the fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), GET
+// /v1/stream (the stream service) and /studio/ (the flow studio), serving the
 // demo tenants (or ROUTEBOT_TENANTS) with no cloud account.
 //
 // The store is the embedded one (ROUTEBOT_STORE=memory, the default),
@@ -32,6 +33,7 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/common/stream"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/profile"
 	"github.com/routebot/routebot/functions/studio"
@@ -53,10 +55,16 @@ func main() {
 		stopEmulator()
 		log.Fatal(err)
 	}
+	streamOpts, err := stream.LoadOptions(getenv)
+	if err != nil {
+		stopEmulator()
+		log.Fatal(err)
+	}
 	logs := logging.NewBuffered(os.Stderr, 100*time.Millisecond)
 	logger := logging.New(logs, cfg.LogLevel)
+	servePprof(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = run(ctx, cfg, logger, start, os.Getenv("ROUTEBOT_STORE") == "emulator")
+	err = run(ctx, cfg, streamOpts, logger, start, os.Getenv("ROUTEBOT_STORE") == "emulator")
 	stop()
 	logs.Close()
 	stopEmulator()
@@ -67,7 +75,7 @@ func main() {
 
 // run serves until ctx is done, first pushing the tenants when push is set
 // (the emulator).
-func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time.Time, push bool) error {
+func run(ctx context.Context, cfg config.Config, streamOpts stream.Options, logger *slog.Logger, start time.Time, push bool) error {
 	if push {
 		if err := pushTenants(ctx, cfg, os.Getenv("ROUTEBOT_TENANTS"), logger); err != nil {
 			return err
@@ -78,12 +86,16 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time
 		return err
 	}
 	defer a.Close()
+	streams, err := a.StreamServer(streamOpts)
+	if err != nil {
+		return err
+	}
 	studioHandler, studioDev, err := studio.FromApp(ctx, a, os.Getenv, true)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           studioHandler.Wrap(handler(a)),
+		Handler:           studioHandler.Wrap(handler(a, streams)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.PostCallTimeout + 5*time.Second,
@@ -113,6 +125,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger, start time
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		_ = streams.Shutdown(shutdown) // its sockets are hijacked: srv.Shutdown does not see them
 		_ = srv.Shutdown(shutdown)
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -132,9 +145,10 @@ func servingAttrs(a *app.App, addr net.Addr, start time.Time) []any {
 }
 
 // handler is every function of the local run on one mux: the gateway's URL
-// shapes and the profile function.
-func handler(a *app.App) *http.ServeMux {
+// shapes, the profile function and the stream service.
+func handler(a *app.App, streams *stream.Server) *http.ServeMux {
 	mux := gateway.Mux(a)
 	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
+	streams.Register(mux)
 	return mux
 }

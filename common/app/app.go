@@ -46,6 +46,9 @@ type App struct {
 	Dialogflow    *dialogflow.Clients
 	ProfileNames  store.ProfileNames
 	Conversations store.Conversations
+	// Calls' final transcripts (the stream service writes, /chat-gpt reads).
+	Transcripts store.Transcripts
+	tenantList  tenantLister
 
 	newSessions func(ctx context.Context, location string) (SessionsClient, error)
 	codes       []string // every scenario code known at start (memory store)
@@ -103,6 +106,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 		st, a.codes = ms, codes
 		a.sweepEvery(ms, time.Minute)
 		a.ProfileNames, a.Conversations = memstore.NewProfileNames(), memstore.NewConversations(nil)
+		a.Transcripts, a.tenantList = memstore.NewTranscripts(nil, 0), ms
 	case "firestore":
 		fs, err := a.firestoreStore(ctx)
 		if err != nil {
@@ -111,6 +115,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 		}
 		st = fs
 		a.ProfileNames, a.Conversations = fs, fs
+		a.Transcripts, a.tenantList = fs.Transcripts(0), fs
 	default:
 		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
 	}

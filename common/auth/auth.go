@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -141,6 +142,44 @@ type Verifier struct {
 	src    KeySource
 	parser *jwt.Parser
 	opts   options
+	// digests of the static tokens last seen, hashed once per key set
+	// rather than once per request.
+	digests atomic.Pointer[tokenDigests]
+}
+
+// tokenDigests are the SHA-256 digests of a KeySource's static tokens.
+type tokenDigests struct {
+	tokens [][]byte
+	sums   [][sha256.Size]byte
+}
+
+// tokenDigests returns the digests of tokens, computed again only when the source
+// hands out other tokens (KeySource's slices are never modified, so the
+// same backing arrays mean the same tokens).
+func (v *Verifier) tokenDigests(tokens [][]byte) [][sha256.Size]byte {
+	if d := v.digests.Load(); d != nil && sameTokens(d.tokens, tokens) {
+		return d.sums
+	}
+	d := &tokenDigests{tokens: tokens}
+	for _, t := range tokens {
+		if len(t) > 0 {
+			d.sums = append(d.sums, sha256.Sum256(t))
+		}
+	}
+	v.digests.Store(d)
+	return d.sums
+}
+
+func sameTokens(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) || len(a[i]) > 0 && &a[i][0] != &b[i][0] {
+			return false
+		}
+	}
+	return true
 }
 
 // NewVerifier returns a Verifier accepting what src yields at each call.
@@ -185,7 +224,7 @@ func (v *Verifier) Verify(authorization string) error {
 		return err
 	}
 	keys := v.src.Keys()
-	if matchStatic(token, keys.Tokens) {
+	if matchStatic(token, v.tokenDigests(keys.Tokens)) {
 		return nil
 	}
 	if strings.Count(token, ".") != 2 {
@@ -215,18 +254,16 @@ func bearerToken(header string) (string, error) {
 
 // matchStatic compares digests so that the time taken depends neither on the
 // configured tokens' content nor on their length, and visits every token.
-func matchStatic(token string, accepted [][]byte) bool {
+// matchStatic compares token's digest with every accepted digest (empty
+// tokens are left out of them), without early exit.
+func matchStatic(token string, accepted [][sha256.Size]byte) bool {
 	if len(accepted) == 0 {
 		return false
 	}
 	got := sha256.Sum256([]byte(token))
 	match := 0
-	for _, a := range accepted {
-		if len(a) == 0 {
-			continue
-		}
-		want := sha256.Sum256(a)
-		match |= subtle.ConstantTimeCompare(got[:], want[:])
+	for i := range accepted {
+		match |= subtle.ConstantTimeCompare(got[:], accepted[i][:])
 	}
 	return match == 1
 }

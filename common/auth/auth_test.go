@@ -150,6 +150,11 @@ func TestVerifyFollowsKeySource(t *testing.T) {
 	if err := v.Verify("Bearer " + string(staticToken)); err != nil {
 		t.Fatalf("after rotation: Verify = %v, want nil", err)
 	}
+	// The rotation ends: the previous token, accepted until now, is not.
+	src.k = Keys{Tokens: [][]byte{staticToken}}
+	if err := v.Verify("Bearer " + string(oldToken)); !errors.Is(err, errUnknownToken) {
+		t.Fatalf("after the rotation ended: Verify(previous) = %v, want %v", err, errUnknownToken)
+	}
 }
 
 type swappable struct{ k Keys }

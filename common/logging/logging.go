@@ -6,7 +6,6 @@
 package logging
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,16 +71,21 @@ func ParseLevel(s string) (slog.Level, bool) {
 // carries it in decimal. It returns nil when the request carries no valid
 // trace.
 func TraceAttrs(r *http.Request, project string) []slog.Attr {
+	return AppendTraceAttrs(nil, r, project)
+}
+
+// AppendTraceAttrs appends TraceAttrs(r, project) to attrs, for a log line
+// that builds its attributes in one slice.
+func AppendTraceAttrs(attrs []slog.Attr, r *http.Request, project string) []slog.Attr {
 	traceID, spanID, sampled := parseTrace(r.Header)
 	if traceID == "" {
-		return nil
+		return attrs
 	}
 	trace := traceID
 	if project != "" {
 		trace = "projects/" + project + "/traces/" + traceID
 	}
-	attrs := make([]slog.Attr, 1, 3)
-	attrs[0] = slog.String(TraceKey, trace)
+	attrs = append(attrs, slog.String(TraceKey, trace))
 	if spanID != "" {
 		attrs = append(attrs, slog.String(SpanKey, spanID))
 	}
@@ -101,12 +105,12 @@ func parseTrace(h http.Header) (traceID, spanID string, sampled bool) {
 		if isHex(traceID, 32) && !allZero(traceID) {
 			spanID := ""
 			if n, err := strconv.ParseUint(span, 10, 64); err == nil && n != 0 {
-				spanID = fmt.Sprintf("%016x", n)
+				spanID = hex16(n)
 			}
 			return strings.ToLower(traceID), spanID, strings.Contains(opts, "o=1")
 		}
 	}
-	if v := h.Get("traceparent"); v != "" {
+	if v := h.Get("Traceparent"); v != "" { // canonical: Get need not build the key
 		// VERSION(2)-TRACEID(32)-SPANID(16)-FLAGS(2); all-zero ids and
 		// version ff are invalid (W3C Trace Context §3.2).
 		parts := strings.Split(strings.TrimSpace(v), "-")
@@ -117,6 +121,16 @@ func parseTrace(h http.Header) (traceID, spanID string, sampled bool) {
 		}
 	}
 	return "", "", false
+}
+
+// hex16 is n as 16 lowercase hex digits (fmt's %016x, without fmt).
+func hex16(n uint64) string {
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = "0123456789abcdef"[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 func isHex(s string, n int) bool {

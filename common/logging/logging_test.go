@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -148,4 +149,25 @@ func FuzzTraceAttrs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAppendTraceAttrs: the trace is appended after what the line has, and
+// a request without a trace leaves the line as it was.
+func TestAppendTraceAttrs(t *testing.T) {
+	base := []slog.Attr{slog.String("CallId", "C1")}
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	if got := AppendTraceAttrs(base, r, "p1"); len(got) != 1 || got[0].Key != "CallId" {
+		t.Errorf("no trace: got %v, want the line unchanged", got)
+	}
+	r.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	got := AppendTraceAttrs(base, r, "p1")
+	want := []string{"CallId", TraceKey, SpanKey, SampledKey}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want keys %v", got, want)
+	}
+	for i, k := range want {
+		if got[i].Key != k {
+			t.Errorf("attr %d is %q, want %q", i, got[i].Key, k)
+		}
+	}
 }

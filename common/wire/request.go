@@ -97,8 +97,14 @@ func DecodeRequest(body []byte) (Request, *Error) {
 		return Request{}, Errorf(BadParameter, "body is not UTF-8")
 	}
 	var raw rawRequest
-	if err := json.Unmarshal(stripTrailingCommas(body), &raw); err != nil {
-		return Request{}, Errorf(BadParameter, "body is not a JSON object: %s", jsonReason(err))
+	if !raw.scan(body) {
+		// Its own variable: one that encoding/json decodes into lives on
+		// the heap, and the fast path's should not.
+		slow := new(rawRequest)
+		if err := json.Unmarshal(stripTrailingCommas(body), slow); err != nil {
+			return Request{}, Errorf(BadParameter, "body is not a JSON object: %s", jsonReason(err))
+		}
+		raw = *slow
 	}
 	var req, echo Request
 	var e *Error
@@ -157,6 +163,196 @@ func allDigits(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// scan decodes the bodies the gateway sends, one flat object of plain
+// strings, numbers and nulls (a trailing comma allowed), without
+// encoding/json's reflection, and with one allocation for all the fields'
+// text. It reports false for anything else (escapes, nested values, a key
+// encoding/json would match by Unicode case folding, any syntax error),
+// and leaves that to the encoding/json path, which gives the same result for
+// every body scan accepts (FuzzScanMatchesJSON) and owns the error messages.
+func (raw *rawRequest) scan(body []byte) bool {
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
+		return false
+	}
+	s := string(body)
+	i := skipSpace(s, 1)
+	if i < len(s) && s[i] == '}' {
+		return i == len(s)-1
+	}
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return false
+		}
+		j := plainString(s, i+1)
+		if j < 0 {
+			return false
+		}
+		f := raw.field(s[i+1 : j])
+		if f == nil && !isASCII(s[i+1:j]) {
+			return false // encoding/json might fold it onto a field
+		}
+		if i = skipSpace(s, j+1); i >= len(s) || s[i] != ':' {
+			return false
+		}
+		i = skipSpace(s, i+1)
+		var v flex
+		if i, v = scanValue(s, i); i < 0 {
+			return false
+		}
+		if f != nil {
+			*f = v
+		}
+		i = skipSpace(s, i)
+		if i >= len(s) {
+			return false
+		}
+		switch s[i] {
+		case '}':
+			return i == len(s)-1
+		case ',':
+			if i = skipSpace(s, i+1); i < len(s) && s[i] == '}' {
+				return i == len(s)-1 // the seed's trailing comma
+			}
+		default:
+			return false
+		}
+	}
+}
+
+// field is the member a key decodes into, matched as encoding/json does for
+// ASCII keys (exactly, else case-insensitively); nil for an unknown key.
+func (raw *rawRequest) field(key string) *flex {
+	switch key {
+	case "CallId":
+		return &raw.CallID
+	case "ChatBotKey":
+		return &raw.ChatBotKey
+	case "Customer":
+		return &raw.Customer
+	case "Agent":
+		return &raw.Agent
+	case "ChatMsg":
+		return &raw.ChatMsg
+	case "DTMF":
+		return &raw.DTMF
+	case "Answer":
+		return &raw.Answer
+	case "ScenarioCode":
+		return &raw.ScenarioCode
+	case "IsFirstChat":
+		return &raw.IsFirstChat
+	}
+	for _, name := range fieldNames {
+		if len(key) == len(name) && strings.EqualFold(key, name) {
+			return raw.field(name)
+		}
+	}
+	return nil
+}
+
+var fieldNames = [...]string{"CallId", "ChatBotKey", "Customer", "Agent", "ChatMsg", "DTMF", "Answer", "ScenarioCode", "IsFirstChat"}
+
+// scanValue reads a plain string, a number, null, true or false at s[i:];
+// it returns the index after it, or -1 for anything else.
+func scanValue(s string, i int) (int, flex) {
+	if i >= len(s) {
+		return -1, flex{}
+	}
+	switch c := s[i]; {
+	case c == '"':
+		j := plainString(s, i+1)
+		if j < 0 {
+			return -1, flex{}
+		}
+		return j + 1, flex{v: s[i+1 : j], set: true}
+	case c == '-' || '0' <= c && c <= '9':
+		j := number(s, i)
+		if j < 0 {
+			return -1, flex{}
+		}
+		return j, flex{v: s[i:j], set: true}
+	case strings.HasPrefix(s[i:], "null"):
+		return i + 4, flex{}
+	case strings.HasPrefix(s[i:], "true"):
+		return i + 4, flex{set: true, bad: true}
+	case strings.HasPrefix(s[i:], "false"):
+		return i + 5, flex{set: true, bad: true}
+	}
+	return -1, flex{}
+}
+
+// plainString returns the index of the quote closing the string whose text
+// starts at s[i:], or -1 if it has an escape or a control character (or no
+// end).
+func plainString(s string, i int) int {
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return i
+		case c == '\\' || c < 0x20:
+			return -1
+		}
+	}
+	return -1
+}
+
+// number returns the index after the JSON number at s[i:] (RFC 8259 §6), or
+// -1 if there is none.
+func number(s string, i int) int {
+	digits := func(i int) int {
+		j := i
+		for j < len(s) && '0' <= s[j] && s[j] <= '9' {
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	default:
+		if i = digits(i); i < 0 {
+			return -1
+		}
+	}
+	if i < len(s) && s[i] == '.' {
+		if i = digits(i + 1); i < 0 {
+			return -1
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i = digits(i); i < 0 {
+			return -1
+		}
+	}
+	return i
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}

@@ -472,3 +472,41 @@ func BenchmarkDecodeRequest(b *testing.B) {
 		}
 	}
 }
+
+// FuzzScanMatchesJSON: whatever the fast path accepts, encoding/json (the
+// path that owns every error) decodes to the same fields.
+func FuzzScanMatchesJSON(f *testing.F) {
+	f.Add([]byte(seedBody))
+	for _, b := range callscriptBodies {
+		f.Add([]byte(b))
+	}
+	for _, b := range []string{`{}`, `{,}`, `{"callid":"a","CALLID":"b"}`, `{"Agent":-0.5e+3}`, `{"Agent":01}`,
+		`{"ChatMsg":null,"ChatMsg":"x",}`, `{"DTMF":true}`, `{"x":1,}`, "{\"Agent\":1 ,\n}", `{"a":"b"}}`,
+		"{\"CallId\":\"\t\"}", "{\"\u212aey\":1}", `{"ChatBotKey":"k" "Agent":1}`} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast rawRequest
+		if !fast.scan(b) {
+			return
+		}
+		var slow rawRequest
+		if err := json.Unmarshal(stripTrailingCommas(b), &slow); err != nil {
+			t.Fatalf("scan accepted %q, encoding/json: %v", b, err)
+		}
+		if fast != slow {
+			t.Fatalf("%q: scan %+v, encoding/json %+v", b, fast, slow)
+		}
+	})
+}
+
+// TestGatewayBodiesTakeTheFastPath: what the gateway sends is decoded
+// without encoding/json, so the speed of a turn does not silently regress.
+func TestGatewayBodiesTakeTheFastPath(t *testing.T) {
+	for _, b := range append([]string{seedBody}, callscriptBodies[:len(callscriptBodies)-2]...) {
+		var raw rawRequest
+		if !raw.scan(bytes.TrimSpace([]byte(b))) {
+			t.Errorf("%s: not decoded by scan", b)
+		}
+	}
+}

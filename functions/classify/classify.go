@@ -48,6 +48,12 @@ type Options struct {
 	Timeout  time.Duration  // the whole classification, fallbacks included
 	TimeZone *time.Location // create_time's zone (Asia/Seoul)
 	Now      func() time.Time
+
+	// Transcripts, when set, lets a body name a CallId instead of a
+	// question: the stream service's stored transcript is classified, if
+	// CallOwners (when set) says the call is the scenario's tenant's.
+	Transcripts Transcripts
+	CallOwners  CallOwners
 }
 
 // Handler answers classification requests.
@@ -162,7 +168,7 @@ func (h *Handler) run(ctx context.Context, r *http.Request) (code string, res cl
 	if code == "" {
 		return code, res, "", wire.Errorf(wire.NotFound, "no scenario at %q: POST /{scenarioCode}/chat-gpt", r.URL.Path)
 	}
-	question, werr := readQuestion(r)
+	question, werr := h.question(ctx, r)
 	if werr != nil {
 		return code, res, "", werr
 	}

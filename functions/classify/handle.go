@@ -12,7 +12,8 @@ import (
 // FromApp builds the handler from assembled dependencies.
 func FromApp(a *app.App) *Handler {
 	c := a.Config
-	return New(a.Flows, a.Auth, a.Logger, Options{Project: c.Project, Timeout: c.PostCallTimeout, TimeZone: c.TimeZone})
+	return New(a.Flows, a.Auth, a.Logger, Options{Project: c.Project, Timeout: c.PostCallTimeout, TimeZone: c.TimeZone,
+		Transcripts: a.Transcripts, CallOwners: a.Conversations})
 }
 
 // deployed is the Cloud Function's handler, built on its first request.

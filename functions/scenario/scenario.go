@@ -80,134 +80,179 @@ func New(flows Flows, sessions store.Sessions, directory store.Directory, auth V
 		engine: &engine.Engine{SessionTTL: opts.SessionTTL}, logger: logger, opts: opts}
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// turnState is a turn's working memory, pooled: the body's buffer, the log
+// line's fields, and what the session callback works on, bound to it once,
+// so that handing the callback to the store allocates nothing. The store
+// calls it only during Transact, and the answer it keeps is a fresh slice.
+type turnState struct {
+	h      *Handler
+	ctx    context.Context
+	r      *http.Request
+	buf    bytes.Buffer
+	body   io.LimitedReader
+	lg     turnLog
+	req    wire.Request
+	flow   *tenant.Flow
+	turn   engine.Turn
+	looked bool
+	keys   []string // the request's digests, current key first
+	answer []byte
+	out    engine.Outcome
+	apply  func(session.Session, bool) (store.Commit, error) // bound to this state's session method
+}
+
+var statePool = sync.Pool{New: func() any {
+	st := new(turnState)
+	st.apply = st.session
+	return st
+}}
+
+// reset clears st for a new turn, keeping its buffer and callback.
+func (st *turnState) reset() {
+	st.buf.Reset()
+	*st = turnState{buf: st.buf, apply: st.apply}
+}
 
 // turnLog is what the one log line of a turn says.
 type turnLog struct {
 	scenario, tenant, from, to, service, category, backend string
 	replayed, degraded                                     bool
 	classifyErr                                            error
-	storeErr                                               error // the session store's own error: the answer says less
 }
+
+// jsonContentType is every answer's Content-Type, one slice for all of
+// them: http.Header.Set would allocate one per answer. net/http and the
+// framework only read it.
+var jsonContentType = []string{"application/json; charset=utf-8"}
 
 // ServeHTTP answers one turn.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.opts.Now()
-	ctx, cancel := context.WithTimeout(r.Context(), h.opts.TurnTimeout)
-	defer cancel()
+	ctx := newLazyDeadline(r.Context(), h.opts.TurnTimeout)
+	defer ctx.release()
 
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
+	st := statePool.Get().(*turnState)
+	st.reset()
+	defer statePool.Put(st)
+	st.h, st.ctx, st.r = h, ctx, r
 
-	var lg turnLog
-	req, body, werr := h.turn(ctx, r, buf, &lg)
+	body, werr := st.run()
 	code, status := wire.OK, http.StatusOK
 	if werr != nil {
-		resp := wire.ErrorResponse(req, werr)
-		body = resp.AppendJSON(buf.Bytes()[:0])
+		resp := wire.ErrorResponse(st.req, werr)
+		body = resp.AppendJSON(st.buf.Bytes()[:0])
 		code, status = werr.Code, werr.HTTPStatus()
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	hdr := w.Header()
+	hdr["Content-Type"] = jsonContentType
 	switch {
 	case code == wire.Unauthorized:
-		w.Header().Set("WWW-Authenticate", `Bearer realm="routebot"`)
+		hdr.Set("WWW-Authenticate", `Bearer realm="routebot"`)
 	case status == http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", wire.AllowedMethods)
+		hdr.Set("Allow", wire.AllowedMethods)
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	h.log(r, req, code, werr, &lg, start)
+	h.log(r, st.req, code, werr, &st.lg, start)
 }
 
-// turn does the work; body is the answer when werr is nil.
-func (h *Handler) turn(ctx context.Context, r *http.Request, buf *bytes.Buffer, lg *turnLog) (wire.Request, []byte, *wire.Error) {
+// run does the turn's work; body is the answer when werr is nil. st.req is
+// what of the request decoded, for the answer and the log.
+func (st *turnState) run() (body []byte, werr *wire.Error) {
+	h, ctx, r, lg := st.h, st.ctx, st.r, &st.lg
 	lg.scenario = strings.Trim(r.URL.Path, "/")
 	if r.Method != http.MethodPost {
-		return wire.Request{}, nil, wire.MethodNotAllowed(r.Method)
+		return nil, wire.MethodNotAllowed(r.Method)
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, wire.MaxBody+1)); err != nil {
-		return wire.Request{}, nil, wire.Failed(wire.BadParameter, "the request body could not be read", fmt.Errorf("reading the body: %w", err))
+	st.body = io.LimitedReader{R: r.Body, N: wire.MaxBody + 1}
+	if _, err := st.buf.ReadFrom(&st.body); err != nil {
+		return nil, wire.Failed(wire.BadParameter, "the request body could not be read", fmt.Errorf("reading the body: %w", err))
 	}
 	if authErr := h.auth.Verify(r.Header.Get("Authorization")); authErr != nil {
-		req, _ := wire.DecodeRequest(buf.Bytes()) // best effort, to echo CallId
-		return req, nil, wire.Unauthenticated(authErr)
+		st.req, _ = wire.DecodeRequest(st.buf.Bytes()) // best effort, to echo CallId
+		return nil, wire.Unauthenticated(authErr)
 	}
-	req, werr := wire.DecodeRequest(buf.Bytes())
+	st.req, werr = wire.DecodeRequest(st.buf.Bytes())
 	if werr != nil {
-		return req, nil, werr
+		return nil, werr
 	}
+	req := &st.req
 	if lg.scenario == "" || strings.Contains(lg.scenario, "/") {
-		return req, nil, wire.Errorf(wire.NotFound, "no scenario at %q: POST /{scenarioCode}", r.URL.Path)
+		return nil, wire.Errorf(wire.NotFound, "no scenario at %q: POST /{scenarioCode}", r.URL.Path)
 	}
 	flow, err := h.flows.Flow(ctx, lg.scenario)
 	if err != nil {
-		return req, nil, edge.WireError("scenario "+lg.scenario, err)
+		return nil, edge.WireError("scenario "+lg.scenario, err)
 	}
+	st.flow = flow
 	t := flow.Tenant
 	lg.tenant = t.ID
 	if !t.Bots[req.ChatBotKey] {
-		return req, nil, wire.Errorf(wire.Forbidden, "ChatBotKey %q is not a bot of scenario %s's tenant", req.ChatBotKey, flow.Code)
+		return nil, wire.Errorf(wire.Forbidden, "ChatBotKey %q is not a bot of scenario %s's tenant", req.ChatBotKey, flow.Code)
 	}
 
-	turn := engine.Turn{ScenarioCode: req.ScenarioCode, ChatMsg: req.ChatMsg, Answer: req.Answer, DTMF: req.DTMF,
+	st.turn = engine.Turn{ScenarioCode: req.ScenarioCode, ChatMsg: req.ChatMsg, Answer: req.Answer, DTMF: req.DTMF,
 		Customer: req.Customer}
 	// ${name} is looked up once per session, on the call's first turn,
 	// whichever step that turn names. Most first turns look like one, and are
 	// looked up before the session's lock is taken.
-	looked := req.IsFirstChat || req.ScenarioCode == "" || req.ScenarioCode == flow.Code
-	if looked {
-		turn.CustomerName = h.customerName(ctx, r, t.ID, req)
+	st.looked = req.IsFirstChat || req.ScenarioCode == "" || req.ScenarioCode == flow.Code
+	if st.looked {
+		st.turn.CustomerName = h.customerName(ctx, r, t.ID, *req)
 	}
-	if text, ok := engine.Utterance(flow, turn); ok {
-		turn.Class, turn.ClassErr = h.classify(ctx, t, text, req.CallID)
-		if turn.ClassErr != nil {
-			lg.classifyErr = turn.ClassErr
+	if text, ok := engine.Utterance(flow, st.turn); ok {
+		st.turn.Class, st.turn.ClassErr = h.classify(ctx, t, text, req.CallID)
+		if st.turn.ClassErr != nil {
+			lg.classifyErr = st.turn.ClassErr
 		}
 	}
 
-	keys := requestKeys(h.opts.RequestKeys, lg.scenario, req, r.Header.Get("Idempotency-Key"))
-	var answer []byte
-	err = h.sessions.Transact(ctx, req.CallID, func(cur session.Session, found bool) (store.Commit, error) {
-		if found && cur.LastKey != "" && slices.Contains(keys, cur.LastKey) && cur.Scenario == flow.Code {
-			answer, lg.replayed, lg.to = cur.LastAnswer, true, cur.Step
-			if st := flow.Steps[cur.Step]; st != nil {
-				lg.service = string(st.Service)
-			}
-			return store.Commit{}, nil
+	st.keys = requestKeys(h.opts.RequestKeys, lg.scenario, *req, r.Header.Get("Idempotency-Key"))
+	if err := h.sessions.Transact(ctx, req.CallID, st.apply); err != nil {
+		var werr *wire.Error
+		if errors.As(err, &werr) {
+			return nil, werr
 		}
-		turn.Now = h.opts.Now()
-		if !looked && (!found || cur.Scenario != flow.Code) {
-			// A new session on a turn that did not look like a first one.
-			turn.CustomerName, looked = h.customerName(ctx, r, t.ID, req), true
-		}
-		out, werr := h.engine.Turn(flow, cur, found, turn)
-		if werr != nil {
-			return store.Commit{}, werr
-		}
-		resp := out.Response
-		resp.CallID, resp.ChatBotKey = req.CallID, req.ChatBotKey
-		// A fresh slice: fn may run again on contention, and the session keeps it.
-		answer = resp.AppendJSON(make([]byte, 0, 256))
-		s := out.Session
-		s.LastKey, s.LastAnswer = "", answer
-		if len(keys) > 0 {
-			s.LastKey = keys[0]
-		}
-		lg.from, lg.to, lg.service, lg.degraded, lg.replayed = out.From, out.To, resp.ServiceCode, out.Degraded, false
-		lg.category, lg.backend = out.Record.Category, out.Record.Backend
-		return store.Commit{Write: true, Session: s, Record: &out.Record}, nil
-	})
-	var werr2 *wire.Error
-	switch {
-	case errors.As(err, &werr2):
-		return req, nil, werr2
-	case err != nil:
-		// Nothing was committed: the steps fn computed did not happen.
-		lg.from, lg.to, lg.service, lg.storeErr = "", "", "", err
-		return req, nil, edge.WireError("call session", err)
+		// Nothing was committed: the steps the callback computed did not
+		// happen. The store's own error is the answer's Cause, in the log.
+		lg.from, lg.to, lg.service = "", "", ""
+		return nil, edge.WireError("call session", err)
 	}
-	return req, answer, nil
+	return st.answer, nil
+}
+
+// session is the turn inside the call's session transaction (st.apply).
+func (st *turnState) session(cur session.Session, found bool) (store.Commit, error) {
+	h, flow, req, lg := st.h, st.flow, &st.req, &st.lg
+	if found && cur.LastKey != "" && slices.Contains(st.keys, cur.LastKey) && cur.Scenario == flow.Code {
+		st.answer, lg.replayed, lg.to = cur.LastAnswer, true, cur.Step
+		if step := flow.Steps[cur.Step]; step != nil {
+			lg.service = string(step.Service)
+		}
+		return store.Commit{}, nil
+	}
+	st.turn.Now = h.opts.Now()
+	if !st.looked && (!found || cur.Scenario != flow.Code) {
+		// A new session on a turn that did not look like a first one.
+		st.turn.CustomerName, st.looked = h.customerName(st.ctx, st.r, flow.Tenant.ID, *req), true
+	}
+	out, werr := h.engine.Turn(flow, cur, found, st.turn)
+	if werr != nil {
+		return store.Commit{}, werr
+	}
+	st.out = out
+	resp := &st.out.Response
+	resp.CallID, resp.ChatBotKey = req.CallID, req.ChatBotKey
+	// A fresh slice: fn may run again on contention, and the session keeps it.
+	st.answer = resp.AppendJSON(make([]byte, 0, 256))
+	s := st.out.Session
+	s.LastKey, s.LastAnswer = "", st.answer
+	if len(st.keys) > 0 {
+		s.LastKey = st.keys[0]
+	}
+	lg.from, lg.to, lg.service, lg.degraded, lg.replayed = out.From, out.To, resp.ServiceCode, out.Degraded, false
+	lg.category, lg.backend = out.Record.Category, out.Record.Backend
+	return store.Commit{Write: true, Session: s, Record: &st.out.Record}, nil
 }
 
 // classify runs the tenant's classifier under the live-turn budget. A result
@@ -216,8 +261,8 @@ func (h *Handler) classify(ctx context.Context, t *tenant.Tenant, text, callID s
 	if t.Classifier == nil {
 		return nil, errors.New("tenant has no classifier")
 	}
-	cctx, cancel := context.WithTimeout(ctx, h.opts.ClassifyTimeout)
-	defer cancel()
+	cctx := newLazyDeadline(ctx, h.opts.ClassifyTimeout)
+	defer cctx.release()
 	res, err := t.Classifier.Classify(cctx, classify.Input{Text: text, SessionID: callID})
 	if err != nil {
 		return nil, err
@@ -276,7 +321,7 @@ func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *w
 		return
 	}
 	attrs := make([]slog.Attr, 0, 20)
-	attrs = append(attrs, logging.TraceAttrs(r, h.opts.Project)...)
+	attrs = logging.AppendTraceAttrs(attrs, r, h.opts.Project)
 	attrs = append(attrs,
 		slog.String("CallId", req.CallID), slog.String("tenant", lg.tenant), slog.String("scenario", lg.scenario),
 		slog.String("from", lg.from), slog.String("to", lg.to),
@@ -297,9 +342,6 @@ func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *w
 		if werr.Cause != nil {
 			attrs = append(attrs, slog.String("error", werr.Cause.Error()))
 		}
-	}
-	if lg.storeErr != nil {
-		attrs = append(attrs, slog.String("error", lg.storeErr.Error()))
 	}
 	h.logger.LogAttrs(r.Context(), level, msg, attrs...)
 }

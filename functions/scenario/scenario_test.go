@@ -25,6 +25,7 @@ import (
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/tenant"
+	"github.com/routebot/routebot/common/wire"
 	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/internal/logtest"
 )
@@ -542,6 +543,21 @@ func BenchmarkTurn(b *testing.B) {
 	}
 }
 
+// BenchmarkTurnRequest is BenchmarkTurn's own work per turn (a request and a
+// recorder), to subtract from its figures: what is left is the handler's.
+func BenchmarkTurnRequest(b *testing.B) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		w := httptest.NewRecorder()
+		r := benchRequest(i)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(200)
+		_, _ = io.Copy(w, r.Body)
+	}
+}
+
 // BenchmarkTurnParallel runs turns on every core and reports the latency
 // percentiles of the handler.
 func BenchmarkTurnParallel(b *testing.B) {
@@ -592,5 +608,48 @@ func TestHangUpIsNotAnError(t *testing.T) {
 	}
 	if log, _ := e.store.Log(context.Background(), "H1"); len(log) != 0 {
 		t.Errorf("the abandoned turn was logged as played: %v", log)
+	}
+}
+
+// TestRequestKeys: a retry (the same request) has the same key, any field
+// that differs gives another, an Idempotency-Key alone decides when sent, and
+// silences have none (two real silences look alike). The digest itself is
+// pinned in common/session.
+func TestRequestKeys(t *testing.T) {
+	k := session.RandomRequestKeys()
+	req := wire.Request{CallID: "K1", ChatBotKey: "bot00001", Customer: "01012345678", Agent: "1000",
+		ScenarioCode: "ask_birthdate", DTMF: "900101"}
+	other := req
+	other.DTMF = "900102"
+	key := func(r wire.Request, idem string) string {
+		keys := requestKeys(k, "SCENARIO01", r, idem)
+		if len(keys) == 0 {
+			return ""
+		}
+		return keys[0]
+	}
+	tests := []struct {
+		name     string
+		a, b     string
+		wantSame bool
+	}{
+		{"a retry", key(req, ""), key(req, ""), true},
+		{"other digits", key(req, ""), key(other, ""), false},
+		{"other scenario", key(req, ""), requestKeys(k, "HANBIT01", req, "")[0], false},
+		{"Idempotency-Key decides", key(req, "retry-7"), key(other, "retry-7"), true},
+		{"Idempotency-Key is not the fields", key(req, "retry-7"), key(req, ""), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.a == "" || tt.b == "" {
+				t.Fatalf("no key: %q, %q", tt.a, tt.b)
+			}
+			if (tt.a == tt.b) != tt.wantSame {
+				t.Errorf("keys %q and %q: same = %v, want %v", tt.a, tt.b, tt.a == tt.b, tt.wantSame)
+			}
+		})
+	}
+	if got := requestKeys(k, "SCENARIO01", wire.Request{ScenarioCode: wire.Silence}, ""); got != nil {
+		t.Errorf("a silence has keys %q, want none", got)
 	}
 }
