@@ -23,7 +23,6 @@ import (
 	dialogflow "cloud.google.com/go/dialogflow/apiv2"
 	"cloud.google.com/go/dialogflow/apiv2/dialogflowpb"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -40,6 +39,7 @@ import (
 	"github.com/routebot/routebot/internal/grpctest"
 	"github.com/routebot/routebot/internal/logtest"
 	"github.com/routebot/routebot/internal/repodir"
+	"github.com/routebot/routebot/internal/sessionsfake"
 )
 
 const (
@@ -441,42 +441,12 @@ func TestLLMClassifiesTranscripts(t *testing.T) {
 	assertPrivate(t, logs.String(), "교재 환불받고")
 }
 
-// fakeDialogflow is Dialogflow ES's Sessions service.
-type fakeDialogflow struct {
-	dialogflowpb.UnimplementedSessionsServer
-
-	respond func(req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error)
-
-	mu       sync.Mutex
-	requests []*dialogflowpb.DetectIntentRequest
-}
-
-func (f *fakeDialogflow) DetectIntent(_ context.Context, req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
-	f.mu.Lock()
-	f.requests = append(f.requests, proto.Clone(req).(*dialogflowpb.DetectIntentRequest))
-	f.mu.Unlock()
-	return f.respond(req)
-}
-
-// reset forgets the requests received so far.
-func (f *fakeDialogflow) reset() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests = nil
-}
-
-func (f *fakeDialogflow) recorded() []*dialogflowpb.DetectIntentRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
-
 // dialogflowApp builds the app with ROUTEBOT_CLASSIFIER=dialogflow and its
 // Sessions clients pointed at fake on bufconn. Tenants compile, and their
 // classifiers are built, on first use.
-func dialogflowApp(t *testing.T, fake *fakeDialogflow) (*app.App, *logtest.Buffer, *[]string) {
+func dialogflowApp(t *testing.T, fake *sessionsfake.Server) (*app.App, *logtest.Buffer, *[]string) {
 	t.Helper()
-	conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, fake) })
+	conn := grpctest.Dial(t, fake.Register)
 	var locations []string // the locations clients were made for; the app calls under its lock
 	a, logs := build(t, dialogflowEnv(t), app.WithSessionsClients(func(ctx context.Context, location string) (app.SessionsClient, error) {
 		locations = append(locations, location)
@@ -511,7 +481,7 @@ func (c closeCounter) Close() error { c.closed.Add(1); return c.SessionsClient.C
 func TestCloseWhileClassifierBuilds(t *testing.T) {
 	for _, during := range []bool{true, false} {
 		t.Run(fmt.Sprintf("during the build: %v", during), func(t *testing.T) {
-			conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, &fakeDialogflow{}) })
+			conn := grpctest.Dial(t, sessionsfake.New(nil).Register)
 			entered, release := make(chan struct{}), make(chan struct{})
 			var made, closed atomic.Int32
 			a, logs := build(t, dialogflowEnv(t), app.WithSessionsClients(func(ctx context.Context, _ string) (app.SessionsClient, error) {
@@ -552,8 +522,8 @@ func TestCloseWhileClassifierBuilds(t *testing.T) {
 	}
 }
 
-func intent(name string, fallback bool) func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
-	return func(req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
+func intent(name string, fallback bool) sessionsfake.Respond {
+	return func(_ context.Context, req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
 		return &dialogflowpb.DetectIntentResponse{ResponseId: "resp-1", QueryResult: &dialogflowpb.QueryResult{
 			QueryText:                 req.GetQueryInput().GetText().GetText(),
 			Intent:                    &dialogflowpb.Intent{Name: "projects/" + dfAgent + "/agent/intents/42", DisplayName: name, IsFallback: fallback},
@@ -574,7 +544,7 @@ func textQuery(session, text string) *dialogflowpb.DetectIntentRequest {
 func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
 	tests := []struct {
 		name        string
-		respond     func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error)
+		respond     sessionsfake.Respond
 		want        map[string]any
 		wantBackend string
 		wantCalls   int
@@ -582,26 +552,26 @@ func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
 		{name: "intent named like a small category", respond: intent("환불요청", false), want: toRefundNotice, wantBackend: "dialogflow", wantCalls: 1},
 		{name: "fallback intent", respond: intent("Default Fallback Intent", true), want: toBirthDate, wantBackend: "embedded", wantCalls: 1},
 		{name: "intent outside the taxonomy", respond: intent("날씨문의", false), want: toBirthDate, wantBackend: "embedded", wantCalls: 1},
-		{name: "Dialogflow unavailable", respond: func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
+		{name: "Dialogflow unavailable", respond: func(context.Context, *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
 			return nil, status.Error(codes.Unavailable, "backend down")
 		}, want: toBirthDate, wantBackend: "embedded", wantCalls: 2}, // retried once
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeDialogflow{respond: tt.respond}
+			fake := sessionsfake.New(tt.respond)
 			a, logs, locations := dialogflowApp(t, fake)
 			// The classifier builds in the background: waiting for it here
 			// keeps its training (slow under -race) out of the turn's budget,
 			// which must leave room for the retry of an unavailable backend.
 			ready(t, a)
-			fake.reset()
+			fake.Reset()
 			callID := "DF-CALL-1"
 			doc, took := call(t, scenario.FromApp(a), callID, utterance)
 			checkRoute(t, doc, tt.want)
 			t.Logf("turn answered in %s", took)
 
 			want := textQuery("projects/"+dfAgent+"/agent/sessions/"+callID, utterance)
-			got := fake.recorded()
+			got := fake.Requests()
 			if len(got) != tt.wantCalls {
 				t.Fatalf("DetectIntent called %d times, want %d", len(got), tt.wantCalls)
 			}
@@ -625,7 +595,7 @@ func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
 // and gives the categories; the summary, which Dialogflow has none of, comes
 // from the embedded classifier.
 func TestDialogflowClassifiesTranscripts(t *testing.T) {
-	fake := &fakeDialogflow{respond: intent("환불요청", false)}
+	fake := sessionsfake.New(intent("환불요청", false))
 	a, logs, _ := dialogflowApp(t, fake)
 	body := `question=상담원:넥서스입니다\n고객:지난주에 산 교재 환불받고 싶어요.상담원:네 접수해 드리겠습니다\n고객:네 감사합니다`
 	r := httptest.NewRequest(http.MethodPost, "/star-wars/chat-gpt", strings.NewReader(body))
@@ -640,7 +610,7 @@ func TestDialogflowClassifiesTranscripts(t *testing.T) {
 	if ans.Category1 != "결제환불" || ans.Category2 != "환불" || ans.Category3 != "환불요청" || ans.Answer == "" {
 		t.Errorf("answer %+v, want Dialogflow's categories and a summary", ans)
 	}
-	got := fake.recorded()
+	got := fake.Requests()
 	if len(got) != 1 {
 		t.Fatalf("DetectIntent called %d times, want once", len(got))
 	}
