@@ -1,10 +1,15 @@
-// Command local runs all of routebot in one process on an embedded store:
-// POST /{scenarioCode} (the scenario function), POST
-// /{scenarioCode}/chat-gpt (the classify function), GET|PUT
-// /tenants/{tenant}/profile (the profile function, on Dialogflow or on the
-// fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), GET /v1/stream (the stream
-// service) and /studio/ (the flow studio), serving the demo tenants (or
-// ROUTEBOT_TENANTS) with no cloud account.
+// Command local runs all of routebot in one process: POST /{scenarioCode}
+// (the scenario function), POST /{scenarioCode}/chat-gpt (the classify
+// function), GET|PUT /tenants/{tenant}/profile (the profile function, on
+// Dialogflow or on the fake ROUTEBOT_DIALOGFLOW_ENDPOINT names), GET
+// /v1/stream (the stream service) and /studio/ (the flow studio), serving the
+// demo tenants (or ROUTEBOT_TENANTS) with no cloud account.
+//
+// The store is the embedded one (ROUTEBOT_STORE=memory, the default),
+// Firestore (ROUTEBOT_STORE=firestore, with GOOGLE_CLOUD_PROJECT and a token),
+// or ROUTEBOT_STORE=emulator: Google's Firestore emulator, started for this
+// run (or the one FIRESTORE_EMULATOR_HOST names), with the tenants pushed to
+// it as routebotctl push does.
 //
 // Without ROUTEBOT_API_TOKEN or ROUTEBOT_JWT_KEY it accepts the public
 // development token, and so listens on 127.0.0.1 only; ROUTEBOT_LISTEN_HOST
@@ -41,28 +46,41 @@ func main() {
 		// goal trades memory (plenty on a laptop) for a quarter of the GC work.
 		debug.SetGCPercent(400)
 	}
-	cfg, err := config.Load(os.Getenv, true)
+	getenv, stopEmulator, err := storeEnv(os.Getenv)
 	if err != nil {
 		log.Fatal(err)
 	}
-	streamOpts, err := stream.LoadOptions(os.Getenv)
+	cfg, err := config.Load(getenv, true)
 	if err != nil {
+		stopEmulator()
+		log.Fatal(err)
+	}
+	streamOpts, err := stream.LoadOptions(getenv)
+	if err != nil {
+		stopEmulator()
 		log.Fatal(err)
 	}
 	logs := logging.NewBuffered(os.Stderr, 100*time.Millisecond)
 	logger := logging.New(logs, cfg.LogLevel)
 	servePprof(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = run(ctx, cfg, streamOpts, logger, start)
+	err = run(ctx, cfg, streamOpts, logger, start, os.Getenv("ROUTEBOT_STORE") == "emulator")
 	stop()
 	logs.Close()
+	stopEmulator()
 	if err != nil {
 		log.Fatal(err)
 	}
 }
 
-// run serves until ctx is done.
-func run(ctx context.Context, cfg config.Config, streamOpts stream.Options, logger *slog.Logger, start time.Time) error {
+// run serves until ctx is done, first pushing the tenants when push is set
+// (the emulator).
+func run(ctx context.Context, cfg config.Config, streamOpts stream.Options, logger *slog.Logger, start time.Time, push bool) error {
+	if push {
+		if err := pushTenants(ctx, cfg, os.Getenv("ROUTEBOT_TENANTS"), logger); err != nil {
+			return err
+		}
+	}
 	a, err := app.Build(ctx, cfg, logger)
 	if err != nil {
 		return err

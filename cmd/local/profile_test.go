@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +24,11 @@ import (
 func TestLocalProfileOnAFake(t *testing.T) {
 	fake := dialogflowfake.New()
 	endpoint := fake.Listen(t)
-	bin := filepath.Join(t.TempDir(), "local")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin := buildLocal(t)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	port := freePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "PORT="+port, "ROUTEBOT_LOG_LEVEL=ERROR",
 		"ROUTEBOT_DIALOGFLOW_ENDPOINT="+endpoint, "ROUTEBOT_DIALOGFLOW_PROJECT=routebot-local")

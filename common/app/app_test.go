@@ -23,7 +23,6 @@ import (
 	dialogflow "cloud.google.com/go/dialogflow/apiv2"
 	"cloud.google.com/go/dialogflow/apiv2/dialogflowpb"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -36,9 +35,11 @@ import (
 	"github.com/routebot/routebot/examples"
 	classifyfn "github.com/routebot/routebot/functions/classify"
 	"github.com/routebot/routebot/functions/scenario"
-	"github.com/routebot/routebot/internal/callscript"
+	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/grpctest"
 	"github.com/routebot/routebot/internal/logtest"
+	"github.com/routebot/routebot/internal/repodir"
+	"github.com/routebot/routebot/internal/sessionsfake"
 )
 
 const (
@@ -60,17 +61,8 @@ func build(t testing.TB, env map[string]string, opts ...app.Option) (*app.App, *
 	if env["ROUTEBOT_STORE"] == "" {
 		env["ROUTEBOT_STORE"] = "memory"
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, false)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &logtest.Buffer{}
-	a, err := app.Build(context.Background(), cfg, logging.New(logs, slog.LevelDebug), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a, logs
+	return apptest.Build(t, env, false, logging.New(logs, slog.LevelDebug), opts...), logs
 }
 
 // demoTenants writes the demo tenants to a folder for ROUTEBOT_TENANTS, and
@@ -105,11 +97,7 @@ func demoTenants(t testing.TB) string {
 // sorted.
 func nexusLevels(t testing.TB) [3][]string {
 	t.Helper()
-	shared, err := callscript.SharedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(shared, "spec", "taxonomy-nexus.json"))
+	raw, err := os.ReadFile(filepath.Join(repodir.Shared(t, "spec"), "taxonomy-nexus.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,30 +345,39 @@ func ready(t *testing.T, a *app.App) {
 	}
 }
 
+// TestLLMClassifierRoutesLiveTurns plays a turn against each way an LLM
+// fails. Only the cases about the deadline (hang, a Retry-After past it) run
+// on a short classification budget; the others get a generous one, so that
+// on a loaded machine (-race, emulators) what they check (three attempts on
+// 500s, the fallback's reason) does not depend on how much of the budget the
+// scheduler ate.
 func TestLLMClassifierRoutesLiveTurns(t *testing.T) {
-	const classifyBudget = 300 * time.Millisecond
+	const short, generous = "300ms", "10s"
 	tests := []struct {
 		name        string
 		mode        string
+		budget      string // ROUTEBOT_CLASSIFY_TIMEOUT
 		want        map[string]any
 		wantBackend string
 		wantLLMLog  string // matches the fallback warning's error; "" when the LLM answered
-		wantCalls   int32  // LLM requests; 0: 1 to 3 (two retries at most)
+		wantCalls   int32  // LLM requests
 	}{
-		{name: "LLM answers", mode: "ok", want: toRefundNotice, wantBackend: "llm"},
-		// Retried while the budget allows; a last attempt may be cut short by the deadline.
-		{name: "LLM fails with 500s", mode: "500", want: toBirthDate, wantBackend: "embedded",
-			wantLLMLog: `HTTP 500|context deadline exceeded \(attempt [23]\)`},
-		{name: "LLM rate-limited past the deadline", mode: "429", want: toBirthDate, wantBackend: "embedded",
+		{name: "LLM answers", mode: "ok", budget: generous, want: toRefundNotice, wantBackend: "llm", wantCalls: 1},
+		{name: "LLM fails with 500s", mode: "500", budget: generous, want: toBirthDate, wantBackend: "embedded",
+			wantLLMLog: `HTTP 500`, wantCalls: 3}, // two retries
+		{name: "LLM rate-limited past the deadline", mode: "429", budget: short, want: toBirthDate, wantBackend: "embedded",
 			wantLLMLog: `HTTP 429.*Retry-After 30s ends past the deadline`, wantCalls: 1},
-		{name: "LLM hangs", mode: "hang", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "deadline exceeded"},
-		{name: "LLM answers outside the taxonomy", mode: "outside", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "포인트환불"},
-		{name: "LLM answers no JSON", mode: "malformed", want: toBirthDate, wantBackend: "embedded", wantLLMLog: "decode answer"},
+		{name: "LLM hangs", mode: "hang", budget: short, want: toBirthDate, wantBackend: "embedded", wantLLMLog: "deadline exceeded", wantCalls: 1},
+		{name: "LLM answers outside the taxonomy", mode: "outside", budget: generous, want: toBirthDate, wantBackend: "embedded", wantLLMLog: "포인트환불", wantCalls: 1},
+		{name: "LLM answers no JSON", mode: "malformed", budget: generous, want: toBirthDate, wantBackend: "embedded", wantLLMLog: "decode answer", wantCalls: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake, baseURL := startLLM(t)
-			a, logs := build(t, llmEnv(t, baseURL))
+			env := llmEnv(t, baseURL)
+			env["ROUTEBOT_CLASSIFY_TIMEOUT"] = tt.budget
+			env["ROUTEBOT_TURN_TIMEOUT"] = "20s"
+			a, logs := build(t, env)
 			ready(t, a)
 			fake.requests.Store(0)
 			fake.mode.Store(tt.mode)
@@ -388,11 +385,8 @@ func TestLLMClassifierRoutesLiveTurns(t *testing.T) {
 			doc, took := call(t, scenario.FromApp(a), "LLM-"+tt.mode, utterance)
 			checkRoute(t, doc, tt.want)
 			t.Logf("turn answered in %s", took)
-			if took > classifyBudget+400*time.Millisecond {
-				t.Errorf("turn took %s: the classification budget is %s", took, classifyBudget)
-			}
-			if n := fake.requests.Load(); (tt.wantCalls == 0 && (n < 1 || n > 3)) || (tt.wantCalls != 0 && n != tt.wantCalls) {
-				t.Errorf("LLM asked %d times, want %d (0: 1 to 3)", n, tt.wantCalls)
+			if n := fake.requests.Load(); n != tt.wantCalls {
+				t.Errorf("LLM asked %d times, want %d", n, tt.wantCalls)
 			}
 			if users := fake.userMessages(); len(users) == 0 || users[len(users)-1] != utterance {
 				t.Errorf("LLM got user messages %q, want the caller's words %q", users, utterance)
@@ -447,35 +441,12 @@ func TestLLMClassifiesTranscripts(t *testing.T) {
 	assertPrivate(t, logs.String(), "교재 환불받고")
 }
 
-// fakeDialogflow is Dialogflow ES's Sessions service.
-type fakeDialogflow struct {
-	dialogflowpb.UnimplementedSessionsServer
-
-	respond func(req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error)
-
-	mu       sync.Mutex
-	requests []*dialogflowpb.DetectIntentRequest
-}
-
-func (f *fakeDialogflow) DetectIntent(_ context.Context, req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
-	f.mu.Lock()
-	f.requests = append(f.requests, proto.Clone(req).(*dialogflowpb.DetectIntentRequest))
-	f.mu.Unlock()
-	return f.respond(req)
-}
-
-func (f *fakeDialogflow) recorded() []*dialogflowpb.DetectIntentRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
-
 // dialogflowApp builds the app with ROUTEBOT_CLASSIFIER=dialogflow and its
 // Sessions clients pointed at fake on bufconn. Tenants compile, and their
 // classifiers are built, on first use.
-func dialogflowApp(t *testing.T, fake *fakeDialogflow) (*app.App, *logtest.Buffer, *[]string) {
+func dialogflowApp(t *testing.T, fake *sessionsfake.Server) (*app.App, *logtest.Buffer, *[]string) {
 	t.Helper()
-	conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, fake) })
+	conn := grpctest.Dial(t, fake.Register)
 	var locations []string // the locations clients were made for; the app calls under its lock
 	a, logs := build(t, dialogflowEnv(t), app.WithSessionsClients(func(ctx context.Context, location string) (app.SessionsClient, error) {
 		locations = append(locations, location)
@@ -490,8 +461,8 @@ func dialogflowEnv(t *testing.T) map[string]string {
 		"ROUTEBOT_CLASSIFIER":         "dialogflow",
 		"GOOGLE_CLOUD_PROJECT":        "routebot-prod",
 		"ROUTEBOT_DIALOGFLOW_PROJECT": dfAgent,
-		"ROUTEBOT_CLASSIFY_TIMEOUT":   "500ms",
-		"ROUTEBOT_TURN_TIMEOUT":       "2s",
+		"ROUTEBOT_CLASSIFY_TIMEOUT":   "5s", // generous: no case here is about the deadline
+		"ROUTEBOT_TURN_TIMEOUT":       "20s",
 	}
 }
 
@@ -510,7 +481,7 @@ func (c closeCounter) Close() error { c.closed.Add(1); return c.SessionsClient.C
 func TestCloseWhileClassifierBuilds(t *testing.T) {
 	for _, during := range []bool{true, false} {
 		t.Run(fmt.Sprintf("during the build: %v", during), func(t *testing.T) {
-			conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, &fakeDialogflow{}) })
+			conn := grpctest.Dial(t, sessionsfake.New(nil).Register)
 			entered, release := make(chan struct{}), make(chan struct{})
 			var made, closed atomic.Int32
 			a, logs := build(t, dialogflowEnv(t), app.WithSessionsClients(func(ctx context.Context, _ string) (app.SessionsClient, error) {
@@ -551,8 +522,8 @@ func TestCloseWhileClassifierBuilds(t *testing.T) {
 	}
 }
 
-func intent(name string, fallback bool) func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
-	return func(req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
+func intent(name string, fallback bool) sessionsfake.Respond {
+	return func(_ context.Context, req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
 		return &dialogflowpb.DetectIntentResponse{ResponseId: "resp-1", QueryResult: &dialogflowpb.QueryResult{
 			QueryText:                 req.GetQueryInput().GetText().GetText(),
 			Intent:                    &dialogflowpb.Intent{Name: "projects/" + dfAgent + "/agent/intents/42", DisplayName: name, IsFallback: fallback},
@@ -573,7 +544,7 @@ func textQuery(session, text string) *dialogflowpb.DetectIntentRequest {
 func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
 	tests := []struct {
 		name        string
-		respond     func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error)
+		respond     sessionsfake.Respond
 		want        map[string]any
 		wantBackend string
 		wantCalls   int
@@ -581,21 +552,26 @@ func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
 		{name: "intent named like a small category", respond: intent("환불요청", false), want: toRefundNotice, wantBackend: "dialogflow", wantCalls: 1},
 		{name: "fallback intent", respond: intent("Default Fallback Intent", true), want: toBirthDate, wantBackend: "embedded", wantCalls: 1},
 		{name: "intent outside the taxonomy", respond: intent("날씨문의", false), want: toBirthDate, wantBackend: "embedded", wantCalls: 1},
-		{name: "Dialogflow unavailable", respond: func(*dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
+		{name: "Dialogflow unavailable", respond: func(context.Context, *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
 			return nil, status.Error(codes.Unavailable, "backend down")
 		}, want: toBirthDate, wantBackend: "embedded", wantCalls: 2}, // retried once
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeDialogflow{respond: tt.respond}
+			fake := sessionsfake.New(tt.respond)
 			a, logs, locations := dialogflowApp(t, fake)
+			// The classifier builds in the background: waiting for it here
+			// keeps its training (slow under -race) out of the turn's budget,
+			// which must leave room for the retry of an unavailable backend.
+			ready(t, a)
+			fake.Reset()
 			callID := "DF-CALL-1"
 			doc, took := call(t, scenario.FromApp(a), callID, utterance)
 			checkRoute(t, doc, tt.want)
 			t.Logf("turn answered in %s", took)
 
 			want := textQuery("projects/"+dfAgent+"/agent/sessions/"+callID, utterance)
-			got := fake.recorded()
+			got := fake.Requests()
 			if len(got) != tt.wantCalls {
 				t.Fatalf("DetectIntent called %d times, want %d", len(got), tt.wantCalls)
 			}
@@ -619,7 +595,7 @@ func TestDialogflowClassifierRoutesLiveTurns(t *testing.T) {
 // and gives the categories; the summary, which Dialogflow has none of, comes
 // from the embedded classifier.
 func TestDialogflowClassifiesTranscripts(t *testing.T) {
-	fake := &fakeDialogflow{respond: intent("환불요청", false)}
+	fake := sessionsfake.New(intent("환불요청", false))
 	a, logs, _ := dialogflowApp(t, fake)
 	body := `question=상담원:넥서스입니다\n고객:지난주에 산 교재 환불받고 싶어요.상담원:네 접수해 드리겠습니다\n고객:네 감사합니다`
 	r := httptest.NewRequest(http.MethodPost, "/star-wars/chat-gpt", strings.NewReader(body))
@@ -634,7 +610,7 @@ func TestDialogflowClassifiesTranscripts(t *testing.T) {
 	if ans.Category1 != "결제환불" || ans.Category2 != "환불" || ans.Category3 != "환불요청" || ans.Answer == "" {
 		t.Errorf("answer %+v, want Dialogflow's categories and a summary", ans)
 	}
-	got := fake.recorded()
+	got := fake.Requests()
 	if len(got) != 1 {
 		t.Fatalf("DetectIntent called %d times, want once", len(got))
 	}

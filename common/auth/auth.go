@@ -16,8 +16,7 @@
 //   - "exp", "nbf" and "iat" are enforced with a leeway (default 30s) when present.
 //     A token without "exp" must carry "iat" and is accepted only while it is
 //     younger than the maximum age (WithMaxAge, default 1h), so a leaked
-//     token without an expiry does not work for ever; RequireExpiration
-//     rejects such tokens outright. A gateway that sends one fixed,
+//     token without an expiry does not work for ever. A gateway that sends one fixed,
 //     never-expiring JWT configures it as a static token instead: static
 //     tokens are compared before any JWT parsing.
 //   - Errors wrap ErrUnauthorized and say why, but never echo the token.
@@ -108,12 +107,11 @@ func StaticKeys(k Keys) KeySource { return staticKeys(k) }
 type Option func(*options)
 
 type options struct {
-	leeway        time.Duration
-	maxAge        time.Duration
-	now           func() time.Time
-	issuer        string
-	audience      string
-	requireExpiry bool
+	leeway   time.Duration
+	maxAge   time.Duration
+	now      func() time.Time
+	issuer   string
+	audience string
 }
 
 // WithLeeway sets the clock skew tolerated on exp, nbf and iat (default 30s).
@@ -137,9 +135,6 @@ func WithIssuer(iss string) Option { return func(o *options) { o.issuer = iss } 
 
 // WithAudience requires JWTs to carry this value in "aud".
 func WithAudience(aud string) Option { return func(o *options) { o.audience = aud } }
-
-// RequireExpiration rejects JWTs without "exp".
-func RequireExpiration() Option { return func(o *options) { o.requireExpiry = true } }
 
 // Verifier checks Authorization headers. It is safe for concurrent use; build
 // one per process.
@@ -206,9 +201,6 @@ func NewVerifier(src KeySource, opts ...Option) *Verifier {
 		// header has spaces in its JSON) sometimes pad; the signature still
 		// covers the segments exactly as sent.
 		jwt.WithPaddingAllowed(),
-	}
-	if o.requireExpiry {
-		popts = append(popts, jwt.WithExpirationRequired())
 	}
 	if o.issuer != "" {
 		popts = append(popts, jwt.WithIssuer(o.issuer))

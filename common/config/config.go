@@ -66,7 +66,6 @@ type Config struct {
 	TimeZone      *time.Location
 	TimeZoneName  string     // ROUTEBOT_TIMEZONE
 	LogLevel      slog.Level // ROUTEBOT_LOG_LEVEL
-	Local         bool       // the all-in-one local run
 	FirestoreHost string     // FIRESTORE_EMULATOR_HOST, when set
 }
 
@@ -123,7 +122,6 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		DFEndpoint:      env("ROUTEBOT_DIALOGFLOW_ENDPOINT", ""),
 		DFLanguage:      env("ROUTEBOT_DIALOGFLOW_LANGUAGE", "ko"),
 		TimeZoneName:    env("ROUTEBOT_TIMEZONE", "Asia/Seoul"),
-		Local:           local,
 		FirestoreHost:   env("FIRESTORE_EMULATOR_HOST", ""),
 	}
 	c.DFProject = env("ROUTEBOT_DIALOGFLOW_PROJECT", c.Project)
@@ -162,7 +160,8 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		errs = append(errs, fmt.Errorf("ROUTEBOT_STORE=%q: want memory or firestore", c.Store))
 	}
 	if len(c.APITokens) == 0 && len(c.JWTKeys) == 0 {
-		if local && c.Store == "memory" {
+		// The emulator, like the memory store, holds no real data.
+		if local && (c.Store == "memory" || c.FirestoreHost != "") {
 			c.DevToken, c.APITokens = true, []string{DevToken}
 		} else {
 			errs = append(errs, errors.New("set ROUTEBOT_API_TOKEN and/or ROUTEBOT_JWT_KEY (values or Secret Manager version names): the gateway's requests cannot be authenticated without one"))

@@ -28,7 +28,7 @@ func TestLoad(t *testing.T) {
 			want := Config{Port: "8080", ListenHost: "127.0.0.1", Store: "memory", JWTMaxAge: time.Hour, SessionTTL: time.Hour, TurnTimeout: 3 * time.Second,
 				ClassifyTimeout: 1500 * time.Millisecond, PostCallTimeout: 20 * time.Second, SecretRefresh: 5 * time.Minute,
 				Classifier: "embedded", LLMAuth: "bearer", DFLocation: "global", DFLanguage: "ko",
-				TimeZoneName: "Asia/Seoul", LogLevel: slog.LevelInfo, Local: true}
+				TimeZoneName: "Asia/Seoul", LogLevel: slog.LevelInfo}
 			got := c
 			got.APITokens, got.DevToken, got.TimeZone = nil, false, nil
 			if !equal(got, want) {
@@ -39,8 +39,8 @@ func TestLoad(t *testing.T) {
 			}
 		}},
 		{name: "deployed function with a token", env: map[string]string{"ROUTEBOT_API_TOKEN": token}, check: func(t *testing.T, c Config) {
-			if c.DevToken || !slices.Equal(c.APITokens, []string{token}) || c.Local {
-				t.Errorf("DevToken %v tokens %v Local %v", c.DevToken, c.APITokens, c.Local)
+			if c.DevToken || !slices.Equal(c.APITokens, []string{token}) {
+				t.Errorf("DevToken %v tokens %v", c.DevToken, c.APITokens)
 			}
 		}},
 		// The development token is public: its run listens on loopback only.

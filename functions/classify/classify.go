@@ -1,6 +1,6 @@
 // Package classify is the Classify function's HTTP edge: POST
 // /{scenarioCode}/chat-gpt with a call transcript (`question`,
-// form-urlencoded or JSON) answered with the tenant's three category levels,
+// form-urlencoded, multipart/form-data or JSON, at most MaxBody bytes) answered with the tenant's three category levels,
 // a Korean summary and create_time (seed 003 §1.2.2). A failing backend never
 // fails the request: the chain falls back to the embedded classifier, and at
 // worst to the taxonomy's fallback path.
@@ -10,10 +10,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"time"
@@ -24,6 +26,7 @@ import (
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/transcript"
 	"github.com/routebot/routebot/common/wire"
+	"github.com/routebot/routebot/functions/internal/edge"
 )
 
 // MaxBody bounds a request: a long call's transcript is a few KiB.
@@ -102,27 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
 	code, res, tenantID, werr := h.run(ctx, r)
-	created := h.opts.Now().In(h.opts.TimeZone).Format(CreateTimeLayout)
-
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	status := http.StatusOK
-	if werr != nil {
-		status = werr.HTTPStatus()
-		_ = enc.Encode(errorAnswer{Result: "N", TransCode: string(werr.Code), Description: werr.Code.Message() + ": " + werr.Reason, CreateTime: created})
-	} else {
-		_ = enc.Encode(Answer{Category1: res.Path[0], Category2: res.Path[1], Category3: res.Path[2], Answer: res.Summary, CreateTime: created})
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	switch {
-	case werr != nil && werr.Code == wire.Unauthorized:
-		w.Header().Set("WWW-Authenticate", `Bearer realm="routebot"`)
-	case status == http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", wire.AllowedMethods)
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+	status := writeAnswer(w, res, werr, h.opts.Now().In(h.opts.TimeZone))
 
 	attrs := append(logging.TraceAttrs(r, h.opts.Project),
 		slog.String("scenario", code), slog.String("tenant", tenantID),
@@ -148,6 +131,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// writeAnswer writes the answer, or werr's envelope, created at now; it
+// returns the HTTP status.
+func writeAnswer(w http.ResponseWriter, res classify.Result, werr *wire.Error, now time.Time) int {
+	created := now.Format(CreateTimeLayout)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	status := http.StatusOK
+	if werr != nil {
+		status = werr.HTTPStatus()
+		_ = enc.Encode(errorAnswer{Result: "N", TransCode: string(werr.Code), Description: werr.Code.Message() + ": " + werr.Reason, CreateTime: created})
+	} else {
+		_ = enc.Encode(Answer{Category1: res.Path[0], Category2: res.Path[1], Category3: res.Path[2], Answer: res.Summary, CreateTime: created})
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	switch {
+	case werr != nil && werr.Code == wire.Unauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="routebot"`)
+	case status == http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", wire.AllowedMethods)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+	return status
+}
+
 func (h *Handler) run(ctx context.Context, r *http.Request) (code string, res classify.Result, tenantID string, werr *wire.Error) {
 	code = scenarioCode(r.URL.Path)
 	if r.Method != http.MethodPost {
@@ -165,7 +174,7 @@ func (h *Handler) run(ctx context.Context, r *http.Request) (code string, res cl
 	}
 	flow, err := h.flows.Flow(ctx, code)
 	if err != nil {
-		return code, res, "", tenant.WireError("scenario "+code, err)
+		return code, res, "", edge.WireError("scenario "+code, err)
 	}
 	t := flow.Tenant
 	// Canonical lines for every backend: the gateway's literal "\n" and
@@ -194,7 +203,8 @@ func scenarioCode(path string) string {
 	return code
 }
 
-// readQuestion takes `question` from a form-urlencoded or JSON body.
+// readQuestion takes `question` from a form-urlencoded, multipart/form-data
+// or JSON body of at most MaxBody bytes.
 func readQuestion(r *http.Request) (string, *wire.Error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
@@ -203,7 +213,7 @@ func readQuestion(r *http.Request) (string, *wire.Error) {
 	if len(body) > MaxBody {
 		return "", wire.Errorf(wire.BadParameter, "body is larger than %d bytes", MaxBody)
 	}
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	trimmed := bytes.TrimSpace(body)
 	var q string
 	switch {
@@ -217,6 +227,10 @@ func readQuestion(r *http.Request) (string, *wire.Error) {
 		if v.Question != nil {
 			q = *v.Question
 		}
+	case mediaType == "multipart/form-data":
+		if q, err = multipartValue(body, params["boundary"], "question"); err != nil {
+			return "", wire.Failed(wire.BadParameter, "body is not multipart/form-data with question", err)
+		}
 	default:
 		q = formValue(string(body), "question")
 	}
@@ -227,6 +241,32 @@ func readQuestion(r *http.Request) (string, *wire.Error) {
 		return "", wire.Errorf(wire.BadParameter, "question is required: the call transcript")
 	}
 	return q, nil
+}
+
+// multipartValue reads the first field called name of a multipart/form-data
+// body (already bounded by MaxBody, so a part is read whole).
+func multipartValue(body []byte, boundary, name string) (string, error) {
+	if boundary == "" {
+		return "", errors.New("multipart/form-data without a boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("multipart.Reader.NextPart: %w", err)
+		}
+		if part.FormName() != name {
+			continue
+		}
+		v, err := io.ReadAll(part)
+		if err != nil {
+			return "", fmt.Errorf("reading multipart field %s: %w", name, err)
+		}
+		return string(v), nil
+	}
 }
 
 // formValue reads the first value of name from a form-urlencoded body as

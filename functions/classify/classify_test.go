@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,12 +27,12 @@ import (
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/auth"
 	"github.com/routebot/routebot/common/classify"
-	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/wire"
-	"github.com/routebot/routebot/internal/callscript"
+	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/logtest"
+	"github.com/routebot/routebot/internal/repodir"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -82,18 +83,9 @@ func assertPrivate(t testing.TB, logs string, secrets ...string) {
 func buildApp(t testing.TB, env map[string]string) (*app.App, *slog.Logger, *logtest.Buffer) {
 	t.Helper()
 	env["ROUTEBOT_API_TOKEN"] = testToken
-	cfg, err := config.Load(func(k string) string { return env[k] }, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &logtest.Buffer{}
 	logger := logging.New(logs, slog.LevelDebug)
-	a, err := app.Build(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a, logger, logs
+	return apptest.Build(t, env, true, logger), logger, logs
 }
 
 // taxonomy is a tenant's categories as the spec lists them
@@ -105,11 +97,7 @@ type taxonomy struct {
 
 func specTaxonomy(t testing.TB, tenantID string) taxonomy {
 	t.Helper()
-	shared, err := callscript.SharedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(shared, "spec", "taxonomy-"+tenantID+".json"))
+	raw, err := os.ReadFile(filepath.Join(repodir.Shared(t, "spec"), "taxonomy-"+tenantID+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +142,29 @@ func post(h http.Handler, method, path, contentType, body string, header ...stri
 }
 
 const form = "application/x-www-form-urlencoded"
+
+const multipartBoundary = "routebot-test-boundary"
+
+var multipartType = "multipart/form-data; boundary=" + multipartBoundary
+
+// multipartBody encodes name, value pairs as multipart/form-data.
+func multipartBody(t testing.TB, pairs ...string) string {
+	t.Helper()
+	var b strings.Builder
+	w := multipart.NewWriter(&b)
+	if err := w.SetBoundary(multipartBoundary); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := w.WriteField(pairs[i], pairs[i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
 
 func jsonBody(t testing.TB, fields map[string]any) string {
 	t.Helper()
@@ -208,6 +219,14 @@ func TestClassify(t *testing.T) {
 			body: jsonBody(t, map[string]any{"question": seedQuestion, "callId": "x"}), want: wire.OK, wantTax: &nexus},
 		{name: "JSON without content type", path: "/star-wars/chat-gpt",
 			body: " " + jsonBody(t, map[string]any{"question": seedQuestion}), want: wire.OK, wantTax: &nexus},
+		{name: "multipart", path: "/star-wars/chat-gpt/", contentType: multipartType,
+			body: multipartBody(t, "callId", "1", "question", seedQuestion), want: wire.OK, wantTax: &nexus},
+		{name: "multipart without question", path: "/star-wars/chat-gpt/", contentType: multipartType,
+			body: multipartBody(t, "callId", "1"), want: wire.BadParameter},
+		{name: "multipart without boundary", path: "/star-wars/chat-gpt/", contentType: "multipart/form-data",
+			body: multipartBody(t, "question", seedQuestion), want: wire.BadParameter},
+		{name: "multipart cut short", path: "/star-wars/chat-gpt/", contentType: multipartType,
+			body: multipartBody(t, "question", seedQuestion)[:40], want: wire.BadParameter},
 		{name: "another scenario of the tenant", path: "/SCENARIO01/chat-gpt", contentType: form, body: seedBody, want: wire.OK, wantTax: &nexus},
 		{name: "another tenant answers from its own taxonomy", path: "/HANBIT01/chat-gpt", contentType: form, body: seedBody, want: wire.OK, wantTax: &hanbit},
 
@@ -553,6 +572,7 @@ func FuzzReadQuestion(f *testing.F) {
 	f.Add([]byte("question=%zz%"), "text/plain")
 	f.Add([]byte("q=1&&=&question"), "application/x-www-form-urlencoded; charset")
 	f.Add([]byte("question=\xff\xfe"), "multipart/form-data; boundary=x")
+	f.Add([]byte(multipartBody(f, "question", seedQuestion)), multipartType)
 	f.Add([]byte("{\"question\":\""+strings.Repeat("\xff", 64)+"\"}"), "application/json")
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		r := httptest.NewRequest(http.MethodPost, "/x/chat-gpt", bytes.NewReader(body))
@@ -708,5 +728,23 @@ func TestHangUpIsNotAnError(t *testing.T) {
 	line := logs.Find(t, "classification abandoned: the gateway hung up before the answer")
 	if line == nil || line["severity"] != "WARNING" {
 		t.Fatalf("logged %s, want the abandoned classification at WARNING", logs.String())
+	}
+}
+
+// TestStartFailedIsTheClassifyEnvelope: a classify function that cannot
+// start answers in its own envelope, create_time included.
+func TestStartFailedIsTheClassifyEnvelope(t *testing.T) {
+	w := httptest.NewRecorder()
+	startFailed(w, errors.New("projects/p/secrets/s: permission denied"))
+	if w.Code != http.StatusInternalServerError || w.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("HTTP %d, Content-Type %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, w.Body)
+	}
+	checkErrorEnvelope(t, doc, wire.InternalError)
+	if strings.Contains(w.Body.String(), "permission denied") {
+		t.Errorf("the start-up error reached the answer: %s", w.Body)
 	}
 }

@@ -2,8 +2,11 @@ package classify
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/routebot/routebot/common/app"
+	"github.com/routebot/routebot/common/classify"
+	"github.com/routebot/routebot/functions/internal/edge"
 )
 
 // FromApp builds the handler from assembled dependencies.
@@ -15,11 +18,18 @@ func FromApp(a *app.App) *Handler {
 
 // deployed is the Cloud Function's handler, built on its first request.
 var deployed = app.NewDeployed("classify", func(a *app.App) http.Handler { return FromApp(a) },
-	func(w http.ResponseWriter, _ error) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte(`{"Result":"N","TransCode":"601","Description":"InternalSystemErrorException: the function cannot start; see its logs"}`))
-	})
+	startFailed)
+
+// startFailed is the classify envelope (with create_time) for a function that
+// cannot start. Its configuration, time zone included, may be what failed, so
+// create_time is in ROUTEBOT_TIMEZONE's default zone.
+func startFailed(w http.ResponseWriter, _ error) {
+	zone, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		zone = time.UTC
+	}
+	writeAnswer(w, classify.Result{}, edge.CannotStart, time.Now().In(zone))
+}
 
 // Handle is the Classify function's entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { deployed.ServeHTTP(w, r) }

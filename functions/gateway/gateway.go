@@ -9,8 +9,8 @@ import (
 	"net/http"
 
 	"github.com/routebot/routebot/common/app"
-	"github.com/routebot/routebot/common/wire"
 	"github.com/routebot/routebot/functions/classify"
+	"github.com/routebot/routebot/functions/internal/edge"
 	"github.com/routebot/routebot/functions/scenario"
 )
 
@@ -27,12 +27,7 @@ func Mux(a *app.App) *http.ServeMux {
 
 // deployed is the Cloud Function's handler, built on its first request.
 var deployed = app.NewDeployed("gateway", func(a *app.App) http.Handler { return Mux(a) },
-	func(w http.ResponseWriter, _ error) {
-		resp := wire.ErrorResponse(wire.Request{}, wire.Errorf(wire.InternalError, "the function cannot start; see its logs"))
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write(resp.AppendJSON(nil))
-	})
+	edge.StartFailed)
 
 // Handle is the Gateway function's entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { deployed.ServeHTTP(w, r) }

@@ -1,17 +1,13 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/routebot/routebot/common/app"
-	"github.com/routebot/routebot/common/config"
-	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/internal/apptest"
 )
 
 const token = "gateway-test-token"
@@ -19,16 +15,7 @@ const token = "gateway-test-token"
 // TestMethods: on both URL shapes a method other than POST is HTTP 405 with
 // Allow: POST and the envelope (TransCode 412); the health check is GET.
 func TestMethods(t *testing.T) {
-	cfg, err := config.Load(func(k string) string { return map[string]string{"ROUTEBOT_API_TOKEN": token}[k] }, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	mux := Mux(a)
+	mux := Mux(apptest.Build(t, map[string]string{"ROUTEBOT_API_TOKEN": token}, true, nil))
 	tests := []struct {
 		method, path string
 		want         int

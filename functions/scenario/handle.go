@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/routebot/routebot/common/app"
-	"github.com/routebot/routebot/common/wire"
+	"github.com/routebot/routebot/functions/internal/edge"
 )
 
 // FromApp builds the handler from assembled dependencies.
@@ -17,12 +17,7 @@ func FromApp(a *app.App) *Handler {
 
 // deployed is the Cloud Function's handler, built on its first request.
 var deployed = app.NewDeployed("scenario", func(a *app.App) http.Handler { return FromApp(a) },
-	func(w http.ResponseWriter, _ error) {
-		resp := wire.ErrorResponse(wire.Request{}, wire.Errorf(wire.InternalError, "the function cannot start; see its logs"))
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write(resp.AppendJSON(nil))
-	})
+	edge.StartFailed)
 
 // Handle is the Scenario function's entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { deployed.ServeHTTP(w, r) }

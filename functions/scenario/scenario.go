@@ -26,6 +26,7 @@ import (
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/wire"
+	"github.com/routebot/routebot/functions/internal/edge"
 )
 
 // Flows resolves scenario codes to compiled flows (tenant.Registry).
@@ -181,7 +182,7 @@ func (st *turnState) run() (body []byte, werr *wire.Error) {
 	}
 	flow, err := h.flows.Flow(ctx, lg.scenario)
 	if err != nil {
-		return nil, tenant.WireError("scenario "+lg.scenario, err)
+		return nil, edge.WireError("scenario "+lg.scenario, err)
 	}
 	st.flow = flow
 	t := flow.Tenant
@@ -215,7 +216,7 @@ func (st *turnState) run() (body []byte, werr *wire.Error) {
 		// Nothing was committed: the steps the callback computed did not
 		// happen. The store's own error is the answer's Cause, in the log.
 		lg.from, lg.to, lg.service = "", "", ""
-		return nil, tenant.WireError("call session", err)
+		return nil, edge.WireError("call session", err)
 	}
 	return st.answer, nil
 }

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/routebot/routebot/internal/repodir"
 )
 
 // Script is one conversation.
@@ -275,38 +277,12 @@ func text(v any) string {
 	}
 }
 
-// SharedDir finds ../shared beside the module root (the folder holding
-// go.mod), or ROUTEBOT_SHARED when set.
-func SharedDir() (string, error) {
-	if d := os.Getenv("ROUTEBOT_SHARED"); d != "" {
-		return d, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(filepath.Dir(dir), "shared")
-			if _, err := os.Stat(shared); err != nil {
-				return "", fmt.Errorf("callscript: %s not found: routebot's tests expect the shared folder beside the repository (or ROUTEBOT_SHARED)", shared)
-			}
-			return shared, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("callscript: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // PlayShared plays every script of shared/data/callscripts against base, one
 // subtest a script, and returns how many scripts and turns it played. A
 // missing folder or an empty one fails t.
 func PlayShared(t *testing.T, base, token string) (scripts, turns int) {
 	t.Helper()
-	shared, err := SharedDir()
+	shared, err := repodir.SharedDir()
 	if err != nil {
 		t.Fatal(err)
 	}

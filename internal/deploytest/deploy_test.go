@@ -16,25 +16,8 @@ import (
 
 	"github.com/routebot/routebot/internal/dialogflowfake"
 	"github.com/routebot/routebot/internal/logtest"
+	"github.com/routebot/routebot/internal/repodir"
 )
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
-	}
-}
 
 const (
 	jsonType = "application/json"
@@ -74,7 +57,7 @@ var calls = []call{
 // query (funcmount). It builds inside this module, so it needs nothing beyond
 // what go.sum names.
 func TestDeployFromRoot(t *testing.T) {
-	root := moduleRoot(t)
+	root := repodir.Root(t)
 	bin := filepath.Join(t.TempDir(), "functions")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/functions")
 	build.Dir = root

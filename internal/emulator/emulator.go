@@ -1,9 +1,9 @@
 //go:build unix
 
-// Package emulator runs Google's Cloud Firestore emulator for tests: one
-// emulator per test binary, started from TestMain on a free loopback port
-// and stopped with its whole process group (gcloud's Python, the launcher
-// script and the Java server). Tests fail, never skip, when the emulator
+// Package emulator runs Google's Cloud Firestore emulator for tests (and for
+// the local run's ROUTEBOT_STORE=emulator): one emulator per test binary,
+// started from TestMain on a free loopback port and stopped with its whole
+// process group (gcloud's Python, the launcher script and the Java server). Tests fail, never skip, when the emulator
 // cannot run; the error says what to install.
 //
 //	func TestMain(m *testing.M) {

@@ -10,27 +10,9 @@ import (
 	"testing"
 
 	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/internal/repodir"
 	"github.com/routebot/routebot/internal/tfcheck"
 )
-
-// moduleRoot is the directory holding go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
 
 var (
 	schemaOnce sync.Once
@@ -44,7 +26,7 @@ func loadSchema(t *testing.T) *tfcheck.Schema {
 	t.Helper()
 	path := os.Getenv("ROUTEBOT_TF_SCHEMA")
 	if path == "" {
-		path = filepath.Join(moduleRoot(t), "..", "shared", "terraform", "providers-schema.json")
+		path = filepath.Join(repodir.Root(t), "..", "shared", "terraform", "providers-schema.json")
 	}
 	schemaOnce.Do(func() { schema, schemaErr = tfcheck.LoadSchema(path) })
 	if schemaErr != nil {
@@ -56,7 +38,7 @@ func loadSchema(t *testing.T) *tfcheck.Schema {
 // TestTerraform checks routebot's own terraform/ against the providers.
 func TestTerraform(t *testing.T) {
 	s := loadSchema(t)
-	if err := tfcheck.CheckDir(filepath.Join(moduleRoot(t), "terraform"), s); err != nil {
+	if err := tfcheck.CheckDir(filepath.Join(repodir.Root(t), "terraform"), s); err != nil {
 		t.Errorf("terraform/ does not check:\n%v", err)
 	}
 }
@@ -257,7 +239,7 @@ var secretLike = []struct{ name, re string }{
 // TestNoSecretValues keeps secret values out of terraform/ and
 // cloudbuild.yaml: Terraform creates the secrets, values are added out of band.
 func TestNoSecretValues(t *testing.T) {
-	root := moduleRoot(t)
+	root := repodir.Root(t)
 	paths, err := filepath.Glob(filepath.Join(root, "terraform", "*"))
 	if err != nil {
 		t.Fatal(err)

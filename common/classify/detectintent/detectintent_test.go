@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -12,44 +11,20 @@ import (
 	dialogflow "cloud.google.com/go/dialogflow/apiv2"
 	"cloud.google.com/go/dialogflow/apiv2/dialogflowpb"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/internal/grpctest"
+	"github.com/routebot/routebot/internal/sessionsfake"
 )
-
-// fakeSessions is Dialogflow's Sessions service, answering with respond and
-// recording every request.
-type fakeSessions struct {
-	dialogflowpb.UnimplementedSessionsServer
-
-	respond func(ctx context.Context, req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error)
-
-	mu       sync.Mutex
-	requests []*dialogflowpb.DetectIntentRequest
-}
-
-func (f *fakeSessions) DetectIntent(ctx context.Context, req *dialogflowpb.DetectIntentRequest) (*dialogflowpb.DetectIntentResponse, error) {
-	f.mu.Lock()
-	f.requests = append(f.requests, proto.Clone(req).(*dialogflowpb.DetectIntentRequest))
-	f.mu.Unlock()
-	return f.respond(ctx, req)
-}
-
-func (f *fakeSessions) recorded() []*dialogflowpb.DetectIntentRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
 
 // startFake serves fake on bufconn and returns the real Dialogflow client
 // pointed at it.
-func startFake(t *testing.T, fake *fakeSessions) *dialogflow.SessionsClient {
+func startFake(t *testing.T, fake *sessionsfake.Server) *dialogflow.SessionsClient {
 	t.Helper()
-	conn := grpctest.Dial(t, func(srv *grpc.Server) { dialogflowpb.RegisterSessionsServer(srv, fake) })
+	conn := grpctest.Dial(t, fake.Register)
 	client, err := NewSessionsClient(context.Background(), option.WithGRPCConn(conn))
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +230,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeSessions{respond: tt.respond}
+			fake := sessionsfake.New(tt.respond)
 			client := startFake(t, fake)
 			cfg := Config{
 				Project:       "routebot-demo",
@@ -302,7 +277,7 @@ func TestClassify(t *testing.T) {
 					t.Errorf("status code = %v, want %v", code, tt.wantCode)
 				}
 			}
-			reqs := fake.recorded()
+			reqs := fake.Requests()
 			if len(reqs) != tt.wantCalls {
 				t.Fatalf("DetectIntent calls = %d, want %d", len(reqs), tt.wantCalls)
 			}
@@ -324,7 +299,7 @@ func TestClassify(t *testing.T) {
 // TestRandomSessions checks that calls without a session id do not share
 // Dialogflow state.
 func TestRandomSessions(t *testing.T) {
-	fake := &fakeSessions{respond: matched("환불요청", 1, false)}
+	fake := sessionsfake.New(matched("환불요청", 1, false))
 	c, err := New(startFake(t, fake), Config{Project: "routebot-demo"}, testTaxonomy(t))
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +309,7 @@ func TestRandomSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	reqs := fake.recorded()
+	reqs := fake.Requests()
 	a, b := reqs[0].GetSession(), reqs[1].GetSession()
 	const prefix = "projects/routebot-demo/agent/sessions/"
 	if a == b || !strings.HasPrefix(a, prefix) || len(a) != len(prefix)+32 {

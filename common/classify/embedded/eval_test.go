@@ -13,32 +13,13 @@ import (
 	"testing"
 
 	"github.com/routebot/routebot/common/classify"
+	"github.com/routebot/routebot/internal/repodir"
 )
-
-// moduleRoot walks up from the test's working directory to the directory
-// holding go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's working directory")
-		}
-		dir = parent
-	}
-}
 
 // nexusTaxonomy loads the demo tenant's taxonomy file.
 func nexusTaxonomy(t testing.TB) *classify.Taxonomy {
 	t.Helper()
-	path := filepath.Join(moduleRoot(t), "examples", "tenants", "nexus", "taxonomy.yaml")
+	path := filepath.Join(repodir.Root(t), "examples", "tenants", "nexus", "taxonomy.yaml")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("read taxonomy: %v", err)
@@ -50,17 +31,10 @@ func nexusTaxonomy(t testing.TB) *classify.Taxonomy {
 	return tax
 }
 
-// sharedData locates ../shared/data beside the module, or $ROUTEBOT_SHARED_DATA.
+// sharedData locates the shared folder's data (internal/repodir).
 func sharedData(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("ROUTEBOT_SHARED_DATA")
-	if dir == "" {
-		dir = filepath.Join(moduleRoot(t), "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "utterances_public.jsonl")); err != nil {
-		t.Fatalf("shared evaluation data not found in %s (set ROUTEBOT_SHARED_DATA to the directory holding utterances_public.jsonl): %v", dir, err)
-	}
-	return dir
+	return repodir.Shared(t, "data")
 }
 
 type labelled struct {

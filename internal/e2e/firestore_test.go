@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/routebot/routebot/common/app"
-	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
@@ -28,12 +27,16 @@ import (
 	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/callscript"
 	"github.com/routebot/routebot/internal/emulator"
 	"github.com/routebot/routebot/internal/logtest"
 )
 
-// TestFirestoreEndToEnd is the acceptance test: the demo tenants are
+// testToken is the bearer token the app is configured with.
+const testToken = "e2e-test-token"
+
+// TestFirestoreEndToEnd: the demo tenants are
 // pushed with the routebotctl binary exactly as a user would, then the app
 // is built on the Firestore store of the same project and every call script
 // is played against it. It fails, never skips, without the emulator.
@@ -52,7 +55,7 @@ func TestFirestoreEndToEnd(t *testing.T) {
 
 	began = time.Now()
 	bin := filepath.Join(t.TempDir(), "routebotctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "../routebotctl").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/routebotctl").CombinedOutput(); err != nil {
 		t.Fatalf("go build routebotctl: %v\n%s", err, out)
 	}
 	t.Logf("go build routebotctl took %v", time.Since(began).Round(time.Millisecond))
@@ -75,15 +78,7 @@ func TestFirestoreEndToEnd(t *testing.T) {
 	began = time.Now()
 	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
 		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
-	cfg, err := config.Load(func(k string) string { return env[k] }, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := apptest.Build(t, env, true, nil)
 	if _, ok := a.Tenants.(*fsstore.Store); !ok {
 		t.Fatalf("the app serves tenants from %T, not from Firestore", a.Tenants)
 	}
@@ -99,15 +94,6 @@ func TestFirestoreEndToEnd(t *testing.T) {
 
 	t.Run("racing retries count once", func(t *testing.T) { racingRetries(t, srv.URL, a) })
 	t.Run("gateway hangs up mid-turn", func(t *testing.T) { hangUpMidTurn(t, srv.URL, a) })
-	t.Run("start-up line", func(t *testing.T) {
-		line := startupLine(t, a)
-		if _, ok := line["scenarios"]; ok {
-			t.Errorf("the Firestore start-up line lists scenarios %v: they are resolved per call", line["scenarios"])
-		}
-		if line["store"] != "firestore" {
-			t.Errorf("start-up line %v", line)
-		}
-	})
 }
 
 // hangingUp is the call sessions of a gateway that hangs up while its turn's
@@ -308,16 +294,7 @@ func BenchmarkTurnFirestore(b *testing.B) {
 	st.Close()
 	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
 		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
-	cfg, err := config.Load(func(k string) string { return env[k] }, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.Build(ctx, cfg, logging.New(io.Discard, nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	h := gateway.Mux(a)
+	h := gateway.Mux(apptest.Build(b, env, true, nil))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
