@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/routebot/routebot/common/store/fsstore"
-	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/internal/emulator"
+	"github.com/routebot/routebot/internal/tenanttest"
 )
 
 var emulatorHost string
@@ -64,34 +64,6 @@ func firestoreEnv(t *testing.T) map[string]string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return map[string]string{"FIRESTORE_EMULATOR_HOST": emulatorHost, "GOOGLE_CLOUD_PROJECT": "routebotctl-" + hex.EncodeToString(b)}
-}
-
-// demoCopy writes the demo tenants into a new folder and returns it.
-func demoCopy(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	sub, err := fs.Sub(examples.Tenants, "tenants")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(dir, sub); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func replaceIn(t *testing.T, path, old, new string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(data), old) {
-		t.Fatalf("test setup: %s does not contain %q", path, old)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // relative names dir relative to the working directory, as a user types it.
@@ -142,11 +114,11 @@ func TestUsage(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	broken := demoCopy(t)
+	broken := tenanttest.DemoCopy(t)
 	flow := filepath.Join(broken, "nexus", "flows", "SCENARIO01.yaml")
-	replaceIn(t, flow, "next: refund_agent", "next: refund_agnet")                                         // unknown step
-	replaceIn(t, flow, "when: [배송조회, 배송지연]", "when: [배송조회, 배송지연됨]")                                        // not in the taxonomy
-	replaceIn(t, filepath.Join(broken, "nexus", "flows", "star-wars.yaml"), "description:", "descripton:") // typo key
+	tenanttest.ReplaceIn(t, flow, "next: refund_agent", "next: refund_agnet")                                         // unknown step
+	tenanttest.ReplaceIn(t, flow, "when: [배송조회, 배송지연]", "when: [배송조회, 배송지연됨]")                                        // not in the taxonomy
+	tenanttest.ReplaceIn(t, filepath.Join(broken, "nexus", "flows", "star-wars.yaml"), "description:", "descripton:") // typo key
 	rel := relative(t, broken)
 
 	tests := []struct {
@@ -271,7 +243,7 @@ func wantStored(t *testing.T, env map[string]string, want map[string]int64) {
 // TestPushPullFirestore drives the commands on the emulator as a user would.
 func TestPushPullFirestore(t *testing.T) {
 	env := firestoreEnv(t)
-	demo := demoCopy(t)
+	demo := tenanttest.DemoCopy(t)
 
 	steps := []struct {
 		name       string
@@ -296,7 +268,7 @@ func TestPushPullFirestore(t *testing.T) {
 			versions:   map[string]int64{"hanbit": 1, "nexus": 1}},
 		{name: "dry run of an edit, flag after the folder",
 			setup: func() {
-				replaceIn(t, filepath.Join(demo, "nexus", "flows", "SCENARIO01.yaml"),
+				tenanttest.ReplaceIn(t, filepath.Join(demo, "nexus", "flows", "SCENARIO01.yaml"),
 					"prompt: 환불 담당 상담원을 연결해 드리겠습니다.", "prompt: 환불 담당자에게 연결해 드리겠습니다.")
 			},
 			args: []string{"push", demo, "--dry-run"}, wantStdout: []string{
@@ -308,7 +280,7 @@ func TestPushPullFirestore(t *testing.T) {
 			versions: map[string]int64{"hanbit": 1, "nexus": 2}},
 		{name: "invalid tenant: nothing pushed",
 			setup: func() {
-				replaceIn(t, filepath.Join(demo, "hanbit", "tenant.yaml"), "name: 한빛", "name: 한빛2\nnmae: x")
+				tenanttest.ReplaceIn(t, filepath.Join(demo, "hanbit", "tenant.yaml"), "name: 한빛", "name: 한빛2\nnmae: x")
 			},
 			args: []string{"push", demo}, wantCode: 1, wantStderr: []string{`hanbit/tenant.yaml:5: unknown key "nmae"; did you mean "name"?`},
 			versions: map[string]int64{"hanbit": 1, "nexus": 2}},
@@ -342,7 +314,7 @@ func TestPushPullFirestore(t *testing.T) {
 			wantStored(t, env, s.versions)
 		})
 	}
-	replaceIn(t, filepath.Join(demo, "hanbit", "tenant.yaml"), "name: 한빛2\nnmae: x", "name: 한빛")
+	tenanttest.ReplaceIn(t, filepath.Join(demo, "hanbit", "tenant.yaml"), "name: 한빛2\nnmae: x", "name: 한빛")
 
 	t.Run("pull reproduces the files", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "pulled")
@@ -367,7 +339,7 @@ func TestPushPullFirestore(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		replaceIn(t, filepath.Join(out, "nexus", "tenant.yaml"), "name: 넥서스", "name: 넥서스 로컬")
+		tenanttest.ReplaceIn(t, filepath.Join(out, "nexus", "tenant.yaml"), "name: 넥서스", "name: 넥서스 로컬")
 		if r := ctl(env, "pull", out, "nexus"); r.code != 1 || !strings.Contains(r.stderr, "use --force") {
 			t.Errorf("pull over a local edit:\n%s", r)
 		}
@@ -385,12 +357,12 @@ func TestPushPullFirestore(t *testing.T) {
 		if err := os.CopyFS(acme, os.DirFS(filepath.Join(demo, "hanbit"))); err != nil {
 			t.Fatal(err)
 		}
-		replaceIn(t, filepath.Join(acme, "tenant.yaml"), "id: hanbit", "id: acme")
-		replaceIn(t, filepath.Join(acme, "tenant.yaml"), "bot00002", "bot00003")
+		tenanttest.ReplaceIn(t, filepath.Join(acme, "tenant.yaml"), "id: hanbit", "id: acme")
+		tenanttest.ReplaceIn(t, filepath.Join(acme, "tenant.yaml"), "bot00002", "bot00003")
 		if err := os.Rename(filepath.Join(acme, "flows", "HANBIT01.yaml"), filepath.Join(acme, "flows", "SCENARIO01.yaml")); err != nil {
 			t.Fatal(err)
 		}
-		replaceIn(t, filepath.Join(acme, "flows", "SCENARIO01.yaml"), "code: HANBIT01", "code: SCENARIO01")
+		tenanttest.ReplaceIn(t, filepath.Join(acme, "flows", "SCENARIO01.yaml"), "code: HANBIT01", "code: SCENARIO01")
 		for _, args := range [][]string{{"push", "--dry-run", acme}, {"push", acme}} {
 			r := ctl(env, args...)
 			if r.code != 1 || !strings.Contains(r.stdout, "CONFLICT: scenario code SCENARIO01 is tenant nexus's in the store") ||

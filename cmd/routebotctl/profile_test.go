@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/routebot/routebot/internal/tenanttest"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -21,7 +23,7 @@ func TestProfileApplyDiff(t *testing.T) {
 	env := firestoreEnv(t)
 	env["ROUTEBOT_DIALOGFLOW_ENDPOINT"] = fake.Listen(t)
 	env["ROUTEBOT_DIALOGFLOW_PROJECT"] = "acme-cc"
-	dir := demoCopy(t)
+	dir := tenanttest.DemoCopy(t)
 	if r := ctl(env, "push", dir); r.code != 0 {
 		t.Fatalf("push: %s", r)
 	}
@@ -48,7 +50,7 @@ func TestProfileApplyDiff(t *testing.T) {
 		t.Errorf("GetConversationProfile called %d times, want once (by the recorded name)", n)
 	}
 
-	replaceIn(t, filepath.Join(dir, "nexus", "tenant.yaml"), "sampleRateHertz: 8000", "sampleRateHertz: 16000")
+	tenanttest.ReplaceIn(t, filepath.Join(dir, "nexus", "tenant.yaml"), "sampleRateHertz: 8000", "sampleRateHertz: 16000")
 	if r = ctl(env, "push", dir); r.code != 0 {
 		t.Fatalf("push: %s", r)
 	}

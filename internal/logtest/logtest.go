@@ -25,6 +25,9 @@ func (s *Buffer) Write(p []byte) (int, error) {
 // String is everything written so far.
 func (s *Buffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// Reset forgets what was written.
+func (s *Buffer) Reset() { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }
+
 // Lines decodes the JSON log lines; a line that is not JSON fails t.
 func (s *Buffer) Lines(t testing.TB) []map[string]any {
 	t.Helper()

@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/routebot/routebot/internal/tenanttest"
 )
 
 func TestLoadValid(t *testing.T) {
-	demo := demoCopy(t)
+	demo := tenanttest.DemoCopy(t)
 	tests := []struct {
 		name     string
 		dirs     []string
@@ -84,8 +86,8 @@ func TestLoadProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			demo := demoCopy(t)
-			replaceIn(t, filepath.Join(demo, "nexus", tt.file), tt.old, tt.new)
+			demo := tenanttest.DemoCopy(t)
+			tenanttest.ReplaceIn(t, filepath.Join(demo, "nexus", tt.file), tt.old, tt.new)
 			if tt.rename != "" {
 				if err := os.Rename(filepath.Join(demo, "nexus", tt.file), filepath.Join(demo, "nexus", tt.rename)); err != nil {
 					t.Fatal(err)
@@ -123,7 +125,7 @@ func TestLoadProblems(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	demo := demoCopy(t)
+	demo := tenanttest.DemoCopy(t)
 	empty := t.TempDir()
 	file := filepath.Join(demo, "nexus", "tenant.yaml")
 	other := t.TempDir()

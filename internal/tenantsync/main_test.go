@@ -7,11 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/store/memstore"
-	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/internal/emulator"
 )
 
@@ -83,46 +80,6 @@ var backends = []struct {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}},
-}
-
-// demoCopy writes the demo tenants into a new folder and returns it.
-func demoCopy(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	err := fs.WalkDir(examples.Tenants, "tenants", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(p, "tenants")))
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		data, err := fs.ReadFile(examples.Tenants, p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// replaceIn edits a file, failing when old is not in it (an edit that
-// changes nothing would let a test pass for the wrong reason).
-func replaceIn(t *testing.T, path, old, new string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(data), old) {
-		t.Fatalf("test setup: %s does not contain %q", path, old)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // golden compares got with testdata/name (rewritten with -update).

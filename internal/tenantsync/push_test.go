@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routebot/routebot/internal/tenanttest"
+
 	"github.com/routebot/routebot/common/store"
 )
 
@@ -88,7 +90,7 @@ func TestPushPull(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			st := b.new(t)
-			demo := demoCopy(t)
+			demo := tenanttest.DemoCopy(t)
 
 			// First push: both tenants new, version 1.
 			changes, out := plan(t, st, load(t, demo))
@@ -110,10 +112,10 @@ func TestPushPull(t *testing.T) {
 
 			// Edit a prompt, a customer's name, add one and remove one: the
 			// plan shows it and writes nothing.
-			replaceIn(t, filepath.Join(demo, "nexus", "flows", "SCENARIO01.yaml"),
+			tenanttest.ReplaceIn(t, filepath.Join(demo, "nexus", "flows", "SCENARIO01.yaml"),
 				"prompt: 환불 관련 문의는 전문 상담원이 도와드립니다.", "prompt: 환불 문의는 환불 전담 상담원이 도와드립니다.")
-			replaceIn(t, filepath.Join(demo, "nexus", "customers.yaml"), `"01099998888": 이서연`, `"01055556666": 박지훈`)
-			replaceIn(t, filepath.Join(demo, "nexus", "customers.yaml"), `김민수`, `김민호`)
+			tenanttest.ReplaceIn(t, filepath.Join(demo, "nexus", "customers.yaml"), `"01099998888": 이서연`, `"01055556666": 박지훈`)
+			tenanttest.ReplaceIn(t, filepath.Join(demo, "nexus", "customers.yaml"), `김민수`, `김민호`)
 			changes, out = plan(t, st, load(t, demo))
 			golden(t, "push-edit.golden", strings.ReplaceAll(out, demo, "$DIR"))
 			for _, secret := range []string{"01055556666", "01099998888", "01012345678", "박지훈", "이서연", "김민수", "김민호"} {
@@ -153,12 +155,12 @@ func TestPushPull(t *testing.T) {
 			if err := os.CopyFS(filepath.Join(other, "acme"), os.DirFS(filepath.Join(demo, "hanbit"))); err != nil {
 				t.Fatal(err)
 			}
-			replaceIn(t, filepath.Join(other, "acme", "tenant.yaml"), "id: hanbit", "id: acme")
-			replaceIn(t, filepath.Join(other, "acme", "tenant.yaml"), "bot00002", "bot00003")
+			tenanttest.ReplaceIn(t, filepath.Join(other, "acme", "tenant.yaml"), "id: hanbit", "id: acme")
+			tenanttest.ReplaceIn(t, filepath.Join(other, "acme", "tenant.yaml"), "bot00002", "bot00003")
 			if err := os.Rename(filepath.Join(other, "acme", "flows", "HANBIT01.yaml"), filepath.Join(other, "acme", "flows", "SCENARIO01.yaml")); err != nil {
 				t.Fatal(err)
 			}
-			replaceIn(t, filepath.Join(other, "acme", "flows", "SCENARIO01.yaml"), "code: HANBIT01", "code: SCENARIO01")
+			tenanttest.ReplaceIn(t, filepath.Join(other, "acme", "flows", "SCENARIO01.yaml"), "code: HANBIT01", "code: SCENARIO01")
 			changes, out = plan(t, st, load(t, other))
 			if !strings.Contains(out, "CONFLICT: scenario code SCENARIO01 is tenant nexus's in the store") {
 				t.Errorf("plan does not show the conflict:\n%s", out)
@@ -219,7 +221,7 @@ func TestHandOver(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			st := b.new(t)
-			demo := demoCopy(t)
+			demo := tenanttest.DemoCopy(t)
 			if _, err := apply(t, st, first(plan(t, st, load(t, demo)))); err != nil {
 				t.Fatal(err)
 			}
@@ -250,7 +252,7 @@ func TestHandOver(t *testing.T) {
 // time; nothing is written.
 func TestSwapRefused(t *testing.T) {
 	st := backends[0].new(t)
-	demo := demoCopy(t)
+	demo := tenanttest.DemoCopy(t)
 	if _, err := apply(t, st, first(plan(t, st, load(t, demo)))); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +277,7 @@ func TestPullRefusesLocalChanges(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			st := b.new(t)
-			demo := demoCopy(t)
+			demo := tenanttest.DemoCopy(t)
 			if _, err := apply(t, st, first(plan(t, st, load(t, demo)))); err != nil {
 				t.Fatal(err)
 			}
@@ -288,7 +290,7 @@ func TestPullRefusesLocalChanges(t *testing.T) {
 				t.Errorf("pulling nexus wrote hanbit too (%v)", err)
 			}
 			local := filepath.Join(out, "nexus", "flows", "SCENARIO01.yaml")
-			replaceIn(t, local, "description: 넥서스 라우팅봇", "description: 로컬 수정")
+			tenanttest.ReplaceIn(t, local, "description: 넥서스 라우팅봇", "description: 로컬 수정")
 			edited, _ := os.ReadFile(local)
 			extra := filepath.Join(out, "nexus", "flows", "DRAFT.yaml")
 			if err := os.WriteFile(extra, []byte("code: DRAFT\n"), 0o644); err != nil {

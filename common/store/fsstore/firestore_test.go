@@ -1,7 +1,6 @@
 package fsstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/storetest"
 	"github.com/routebot/routebot/internal/emulator"
+	"github.com/routebot/routebot/internal/logtest"
 )
 
 const project = "routebot-test"
@@ -396,7 +396,7 @@ func TestUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	s := newStore(t, c, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if _, _, err := s.PutTenant(context.Background(), store.TenantFiles{ID: "acme"}, []string{"S1"}, nil); err != nil {
 		t.Fatal(err)
@@ -713,29 +713,6 @@ func (p *proxy) cut() {
 	default:
 		close(p.stalled) // release held pipes: their connections are closed
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.b.Reset()
 }
 
 // emulatorClient is NewClient on the emulator; tests close the client only
