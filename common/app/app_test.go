@@ -38,6 +38,7 @@ import (
 	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/grpctest"
 	"github.com/routebot/routebot/internal/logtest"
+	"github.com/routebot/routebot/internal/openaifake"
 	"github.com/routebot/routebot/internal/repodir"
 	"github.com/routebot/routebot/internal/sessionsfake"
 )
@@ -184,7 +185,7 @@ type fakeLLM struct {
 	levels [3][]string
 
 	mode      atomic.Value // "ok", "outside", "malformed", "500", "429", "hang"
-	requests  atomic.Int32
+	endpoint  *openaifake.Server
 	cancelled chan struct{} // a hanging request's client gave up
 	stop      chan struct{}
 
@@ -199,7 +200,8 @@ func startLLM(t *testing.T) (*fakeLLM, string) {
 	t.Helper()
 	f := &fakeLLM{levels: nexusLevels(t), cancelled: make(chan struct{}, 16), stop: make(chan struct{})}
 	f.mode.Store("ok")
-	srv := httptest.NewServer(f)
+	f.endpoint = &openaifake.Server{Answer: f.answer, Model: llmModel, Hung: f.cancelled, Stop: f.stop}
+	srv := httptest.NewServer(f.endpoint)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		close(f.stop)
@@ -218,8 +220,8 @@ func (f *fakeLLM) problem(format string, args ...any) {
 	f.problems = append(f.problems, fmt.Sprintf(format, args...))
 }
 
-func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.requests.Add(1)
+// answer checks a request and answers as the mode says.
+func (f *fakeLLM) answer(_ int, r *http.Request, body []byte) openaifake.Reply {
 	var req struct {
 		Model          string `json:"model"`
 		ResponseFormat struct {
@@ -238,75 +240,51 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Content string `json:"content"`
 		} `json:"messages"`
 	}
-	err := json.NewDecoder(r.Body).Decode(&req)
-	bad := func(format string, args ...any) {
+	err := json.Unmarshal(body, &req)
+	bad := func(format string, args ...any) openaifake.Reply {
 		f.problem(format, args...)
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"error":{"message":"bad request","type":"invalid_request_error"}}`))
+		return openaifake.Reply{Status: http.StatusBadRequest, Body: `{"error":{"message":"bad request","type":"invalid_request_error"}}`}
 	}
 	switch {
 	case r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions":
-		bad("%s %s, want POST /v1/chat/completions", r.Method, r.URL.Path)
-		return
+		return bad("%s %s, want POST /v1/chat/completions", r.Method, r.URL.Path)
 	case r.Header.Get("Authorization") != "Bearer "+llmKey:
-		bad("Authorization %q, want the key of ROUTEBOT_LLM_API_KEY", r.Header.Get("Authorization"))
-		return
+		return bad("Authorization %q, want the key of ROUTEBOT_LLM_API_KEY", r.Header.Get("Authorization"))
 	case err != nil:
-		bad("body: %v", err)
-		return
+		return bad("body: %v", err)
 	case req.Model != llmModel:
-		bad("model %q, want %q", req.Model, llmModel)
-		return
+		return bad("model %q, want %q", req.Model, llmModel)
 	case req.ResponseFormat.Type != "json_schema" || !req.ResponseFormat.JSONSchema.Strict:
-		bad("response_format %+v, want a strict json_schema", req.ResponseFormat)
-		return
+		return bad("response_format %+v, want a strict json_schema", req.ResponseFormat)
 	case len(req.Messages) != 2 || req.Messages[0].Role != "system" || req.Messages[1].Role != "user":
-		bad("messages %+v, want system then user", req.Messages)
-		return
+		return bad("messages %+v, want system then user", req.Messages)
 	}
 	for i, name := range []string{"category1", "category2", "category3"} {
 		enum := slices.Sorted(slices.Values(req.ResponseFormat.JSONSchema.Schema.Properties[name].Enum))
 		if !slices.Equal(enum, f.levels[i]) {
-			bad("%s enum %v, want the nexus taxonomy's %v", name, enum, f.levels[i])
-			return
+			return bad("%s enum %v, want the nexus taxonomy's %v", name, enum, f.levels[i])
 		}
 	}
 	f.mu.Lock()
 	f.users = append(f.users, req.Messages[1].Content)
 	f.mu.Unlock()
 
-	content := refundAnswer
 	switch f.mode.Load() {
 	case "outside":
-		content = `{"category1":"결제환불","category2":"환불","category3":"포인트환불","answer":"","confidence":0.9}`
+		return openaifake.Reply{Content: `{"category1":"결제환불","category2":"환불","category3":"포인트환불","answer":"","confidence":0.9}`}
 	case "malformed":
-		content = `환불요청입니다`
+		return openaifake.Reply{Content: `환불요청입니다`}
 	case "500":
-		w.WriteHeader(http.StatusInternalServerError)
 		// Providers echo credentials in errors at times: the app must redact.
-		_, _ = fmt.Fprintf(w, `{"error":{"message":"upstream failure for key %s","type":"server_error"}}`, llmKey)
-		return
+		return openaifake.Reply{Status: http.StatusInternalServerError,
+			Body: fmt.Sprintf(`{"error":{"message":"upstream failure for key %s","type":"server_error"}}`, llmKey)}
 	case "429":
-		w.Header().Set("Retry-After", "30")
-		w.WriteHeader(http.StatusTooManyRequests)
-		_, _ = w.Write([]byte(`{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`))
-		return
+		return openaifake.Reply{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "30"},
+			Body: `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`}
 	case "hang":
-		select {
-		case <-r.Context().Done():
-			f.cancelled <- struct{}{}
-		case <-f.stop:
-		}
-		return
+		return openaifake.Reply{Hang: true}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	resp, _ := json.Marshal(map[string]any{
-		"id": "chatcmpl-test", "object": "chat.completion", "model": llmModel,
-		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": content}}},
-		"usage": map[string]any{"prompt_tokens": 912, "completion_tokens": 41, "total_tokens": 953},
-	})
-	_, _ = w.Write(resp)
+	return openaifake.Reply{Content: refundAnswer}
 }
 
 func (f *fakeLLM) userMessages() []string {
@@ -360,7 +338,7 @@ func TestLLMClassifierRoutesLiveTurns(t *testing.T) {
 		want        map[string]any
 		wantBackend string
 		wantLLMLog  string // matches the fallback warning's error; "" when the LLM answered
-		wantCalls   int32  // LLM requests
+		wantCalls   int    // LLM requests
 	}{
 		{name: "LLM answers", mode: "ok", budget: generous, want: toRefundNotice, wantBackend: "llm", wantCalls: 1},
 		{name: "LLM fails with 500s", mode: "500", budget: generous, want: toBirthDate, wantBackend: "embedded",
@@ -379,13 +357,13 @@ func TestLLMClassifierRoutesLiveTurns(t *testing.T) {
 			env["ROUTEBOT_TURN_TIMEOUT"] = "20s"
 			a, logs := build(t, env)
 			ready(t, a)
-			fake.requests.Store(0)
+			before := fake.endpoint.Requests()
 			fake.mode.Store(tt.mode)
 
 			doc, took := call(t, scenario.FromApp(a), "LLM-"+tt.mode, utterance)
 			checkRoute(t, doc, tt.want)
 			t.Logf("turn answered in %s", took)
-			if n := fake.requests.Load(); n != tt.wantCalls {
+			if n := fake.endpoint.Requests() - before; n != tt.wantCalls {
 				t.Errorf("LLM asked %d times, want %d", n, tt.wantCalls)
 			}
 			if users := fake.userMessages(); len(users) == 0 || users[len(users)-1] != utterance {

@@ -6,18 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/routebot/routebot/common/classify"
+	"github.com/routebot/routebot/internal/openaifake"
 )
 
 const testKey = "sk-test-0123456789abcdef"
@@ -66,42 +64,17 @@ type fakeOpenAI struct {
 	wantModel  string
 	wantText   string
 	wantSystem string // a phrase the system prompt must hold
-	requests   atomic.Int32
 }
 
-func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := int(f.requests.Add(1)) - 1
-	f.check(r)
+// answer checks request n and answers it with the n-th reply (the last
+// one again once they run out).
+func (f *fakeOpenAI) answer(n int, r *http.Request, body []byte) openaifake.Reply {
+	f.check(r, body)
 	rep := f.replies[min(n, len(f.replies)-1)]
-	if rep.hang {
-		<-r.Context().Done()
-		return
-	}
-	if rep.drop {
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			f.t.Errorf("hijack: %v", err)
-			return
-		}
-		conn.Close()
-		return
-	}
-	for k, v := range rep.header {
-		w.Header().Set(k, v)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(cmp.Or(rep.status, http.StatusOK))
-	if rep.body != "" {
-		io.WriteString(w, rep.body)
-		return
-	}
-	content, _ := json.Marshal(rep.content)
-	fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","model":%q,
-		"choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}],
-		"usage":{"prompt_tokens":321,"completion_tokens":45,"total_tokens":366}}`, f.wantModel, content)
+	return openaifake.Reply{Status: rep.status, Header: rep.header, Content: rep.content, Body: rep.body, Hang: rep.hang, Drop: rep.drop}
 }
 
-func (f *fakeOpenAI) check(r *http.Request) {
+func (f *fakeOpenAI) check(r *http.Request, body []byte) {
 	t := f.t
 	if r.Method != http.MethodPost {
 		t.Errorf("method = %s, want POST", r.Method)
@@ -140,7 +113,7 @@ func (f *fakeOpenAI) check(r *http.Request) {
 		} `json:"response_format"`
 		Messages []chatMessage `json:"messages"`
 	}
-	dec := json.NewDecoder(r.Body)
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		t.Errorf("request body: %v", err)
@@ -214,7 +187,7 @@ func TestClassify(t *testing.T) {
 		want         classify.Result
 		wantErr      []error // every one must match; nil means success
 		wantErrText  string
-		wantRequests int32
+		wantRequests int
 		wantLog      []string // substrings of the captured log
 		maxTook      time.Duration
 	}{
@@ -390,7 +363,8 @@ func TestClassify(t *testing.T) {
 				wantText:   in.Text,
 				wantSystem: cmp.Or(tt.wantSystem, `answer는 빈 문자열`),
 			}
-			srv := httptest.NewServer(fake)
+			endpoint := &openaifake.Server{Answer: fake.answer, Model: "gpt-test"}
+			srv := httptest.NewServer(endpoint)
 			defer srv.Close()
 
 			var logs bytes.Buffer
@@ -440,7 +414,10 @@ func TestClassify(t *testing.T) {
 					t.Errorf("error %q holds the API key", err)
 				}
 			}
-			if n := fake.requests.Load(); n != tt.wantRequests {
+			if err := endpoint.Err(); err != nil {
+				t.Error(err)
+			}
+			if n := endpoint.Requests(); n != tt.wantRequests {
 				t.Errorf("requests = %d, want %d", n, tt.wantRequests)
 			}
 			if tt.maxTook > 0 && took > tt.maxTook {
