@@ -160,7 +160,7 @@ func (s *Server) Streams() int {
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	if err := s.auth.Verify(r.Header.Get("Authorization")); err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="routebot"`)
-		http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
+		http.Error(w, "unauthorized: the bearer token is missing or not accepted", http.StatusUnauthorized) // the detail is logged
 		s.log.Warn("stream: refused an unauthenticated upgrade", "error", err)
 		return
 	}

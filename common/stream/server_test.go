@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -221,7 +222,11 @@ func TestServerRefusals(t *testing.T) {
 			t.Fatal("upgrade without a token succeeded")
 		}
 		if resp == nil || resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("response = %v, want 401", resp)
+			t.Fatalf("response = %v, want 401", resp)
+		}
+		// The caller is told the code and a short reason; why is in the log.
+		if body, _ := io.ReadAll(resp.Body); string(body) != "unauthorized: the bearer token is missing or not accepted\n" {
+			t.Errorf("body = %q, want the short reason only", body)
 		}
 	})
 }
