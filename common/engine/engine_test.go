@@ -7,23 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routebot/routebot/internal/tenanttest"
+
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/tenant"
 	"github.com/routebot/routebot/common/wire"
-	"github.com/routebot/routebot/examples"
 )
 
 func demoFlow(t testing.TB, code string) *tenant.Flow {
 	t.Helper()
-	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, err := tenant.ParseAll(tfs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ts := tenanttest.Demo(t)
 	for _, tn := range ts {
 		if f, ok := tn.Flows[code]; ok {
 			return f

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routebot/routebot/internal/tenanttest"
+
 	"cloud.google.com/go/firestore"
 
 	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/studio"
-	"github.com/routebot/routebot/common/tenant"
-	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/internal/emulator"
 )
 
@@ -69,18 +69,6 @@ func TestPublishFirestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, err := tenant.ParseAll(tfs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, tt := range parsed {
-		if _, _, err := st.PutTenant(ctx, tfs[i], tt.ScenarioCodes(), tt.Customers); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tenanttest.PutDemo(ctx, t, st)
 	testPublish(t, st, studio.NewFirestoreHistory(client, prefix))
 }

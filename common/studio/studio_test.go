@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routebot/routebot/internal/tenanttest"
+
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/common/classify/embedded"
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/studio"
 	"github.com/routebot/routebot/common/tenant"
-	"github.com/routebot/routebot/examples"
 )
 
 const greeting = "안녕하세요 ${name}님, 넥서스 고객센터입니다. 무엇을 도와드릴까요?"
@@ -20,20 +21,8 @@ const greeting = "안녕하세요 ${name}님, 넥서스 고객센터입니다. �
 // demoStore is a memory store with the demo tenants, as the local run has.
 func demoStore(t testing.TB) *memstore.Store {
 	t.Helper()
-	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, err := tenant.ParseAll(tfs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ms := memstore.New(nil)
-	for i, tt := range parsed {
-		if _, _, err := ms.PutTenant(context.Background(), tfs[i], tt.ScenarioCodes(), tt.Customers); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tenanttest.PutDemo(context.Background(), t, ms)
 	return ms
 }
 

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routebot/routebot/internal/tenanttest"
+
 	"github.com/routebot/routebot/common/auth"
 	"github.com/routebot/routebot/common/classify"
 	"github.com/routebot/routebot/common/classify/embedded"
@@ -41,20 +43,8 @@ type env struct {
 
 func newEnv(t testing.TB, cls func(*tenant.Tenant) (classify.Classifier, error), opts Options) *env {
 	t.Helper()
-	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, err := tenant.ParseAll(tfs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ms := memstore.New(nil)
-	for i, tn := range ts {
-		if _, _, err := ms.PutTenant(context.Background(), tfs[i], tn.ScenarioCodes(), tn.Customers); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tenanttest.PutDemo(context.Background(), t, ms)
 	if cls == nil {
 		cls = func(tn *tenant.Tenant) (classify.Classifier, error) { return embedded.New(tn.Taxonomy) }
 	}

@@ -18,13 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routebot/routebot/internal/tenanttest"
+
 	"github.com/routebot/routebot/common/app"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 	"github.com/routebot/routebot/common/store/fsstore"
-	"github.com/routebot/routebot/common/tenant"
-	"github.com/routebot/routebot/examples"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/scenario"
 	"github.com/routebot/routebot/internal/apptest"
@@ -278,19 +278,7 @@ func BenchmarkTurnFirestore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tfs, err := tenant.ReadFS(examples.Tenants, "tenants")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ts, err := tenant.ParseAll(tfs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i, tn := range ts {
-		if _, _, err := st.PutTenant(ctx, tfs[i], tn.ScenarioCodes(), tn.Customers); err != nil {
-			b.Fatal(err)
-		}
-	}
+	tenanttest.PutDemo(ctx, b, st)
 	st.Close()
 	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
 		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
