@@ -27,13 +27,7 @@ var emulatorHost string
 // FIRESTORE_EMULATOR_HOST); each test gets a project of its own. Without
 // the emulator the tests fail: they never skip.
 func TestMain(m *testing.M) {
-	began := time.Now()
-	host, stop, err := emulator.StartFirestore()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the routebotctl tests need the Firestore emulator:", err)
-		os.Exit(1)
-	}
-	fmt.Fprintf(os.Stderr, "firestore emulator on %s, ready after %v\n", host, time.Since(began).Round(time.Millisecond))
+	host, stop := emulator.ForTestMain("routebotctl")
 	emulatorHost = host
 	code := m.Run()
 	stop()

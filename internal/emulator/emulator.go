@@ -7,11 +7,7 @@
 // cannot run; the error says what to install.
 //
 //	func TestMain(m *testing.M) {
-//		host, stop, err := emulator.StartFirestore()
-//		if err != nil {
-//			fmt.Fprintln(os.Stderr, "FAIL:", err)
-//			os.Exit(1)
-//		}
+//		host, stop := emulator.ForTestMain("mypkg") // exits 1, saying why, when it cannot start
 //		code := m.Run() // clients from firestore.NewClient(ctx, project, host)
 //		stop()
 //		os.Exit(code)
@@ -56,6 +52,20 @@ func StartFirestore() (host string, stop func(), err error) {
 		return "", nil, err
 	}
 	return e.host, e.stop, nil
+}
+
+// ForTestMain is StartFirestore for a test binary's TestMain: it says on
+// stderr where the emulator runs, and when it cannot start, says why (the
+// tests of what need it) and exits 1: the tests fail, never skip.
+func ForTestMain(what string) (host string, stop func()) {
+	began := time.Now()
+	host, stop, err := StartFirestore()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: the %s tests need the Firestore emulator: %v\n", what, err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "firestore emulator on %s, ready after %v\n", host, time.Since(began).Round(time.Millisecond))
+	return host, stop
 }
 
 type running struct {

@@ -33,14 +33,9 @@ var (
 // FIRESTORE_EMULATOR_HOST). Without it the tests fail: they never skip.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	began := time.Now()
-	host, stop, err := emulator.StartFirestore()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the tenantsync tests need the Firestore emulator:", err)
-		os.Exit(1)
-	}
-	fmt.Fprintf(os.Stderr, "firestore emulator on %s, ready after %v\n", host, time.Since(began).Round(time.Millisecond))
+	host, stop := emulator.ForTestMain("tenantsync")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	var err error
 	client, _, err = fsstore.NewClient(ctx, "routebot-tenantsync-"+runID, host)
 	cancel()
 	if err != nil {

@@ -38,15 +38,10 @@ var (
 // TestMain runs one emulator for the whole binary; each store gets its own
 // collection prefix. Without the emulator the tests fail: they never skip.
 func TestMain(m *testing.M) {
-	began := time.Now()
-	host, stop, err := emulator.StartFirestore()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the Firestore store tests need the Firestore emulator:", err)
-		os.Exit(1)
-	}
-	fmt.Fprintf(os.Stderr, "firestore emulator on %s, ready after %v\n", host, time.Since(began).Round(time.Millisecond))
+	host, stop := emulator.ForTestMain("Firestore store")
 	emulatorHost = host
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	var err error
 	shared, err = emulatorClient(ctx, host, project)
 	cancel()
 	if err != nil {
