@@ -34,7 +34,13 @@ type armedDeadline struct {
 // newLazyDeadline returns the context; its release must be called when the
 // work is done, as a context.CancelFunc is.
 func newLazyDeadline(parent context.Context, d time.Duration) *lazyDeadline {
-	return &lazyDeadline{parent: parent, deadline: time.Now().Add(d)}
+	deadline := time.Now().Add(d)
+	// Like context.WithDeadline: never later than the parent's, so that
+	// Deadline (which gRPC and HTTP clients send on) tells the truth unarmed.
+	if pd, ok := parent.Deadline(); ok && pd.Before(deadline) {
+		deadline = pd
+	}
+	return &lazyDeadline{parent: parent, deadline: deadline}
 }
 
 func (c *lazyDeadline) arm() *armedDeadline {

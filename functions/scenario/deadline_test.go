@@ -93,6 +93,16 @@ func TestLazyDeadlineChildren(t *testing.T) {
 			t.Errorf("armed nested Err() = %v, want DeadlineExceeded", cls.Err())
 		}
 	})
+	t.Run("an inner deadline is never later than the outer's", func(t *testing.T) {
+		turn := newLazyDeadline(context.Background(), time.Second)
+		defer turn.release()
+		cls := newLazyDeadline(turn, time.Hour)
+		defer cls.release()
+		outer, _ := turn.Deadline()
+		if inner, ok := cls.Deadline(); !ok || !inner.Equal(outer) {
+			t.Errorf("inner Deadline() = %v, %v; want the outer's %v", inner, ok, outer)
+		}
+	})
 	t.Run("releasing the outer cancels an armed inner", func(t *testing.T) {
 		turn := newLazyDeadline(context.Background(), time.Hour)
 		cls := newLazyDeadline(turn, time.Hour)
