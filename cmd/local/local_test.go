@@ -33,7 +33,7 @@ const testToken = "local-test-token"
 func newServer(t *testing.T, env map[string]string) *httptest.Server {
 	t.Helper()
 	a := apptest.Build(t, env, true, nil)
-	srv := httptest.NewServer(gateway.Mux(a))
+	srv := httptest.NewServer(gateway.New(a))
 	t.Cleanup(srv.Close)
 	return srv
 }

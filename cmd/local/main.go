@@ -144,11 +144,11 @@ func servingAttrs(a *app.App, addr net.Addr, start time.Time) []any {
 	return append(attrs, "startup_ms", time.Since(start).Milliseconds())
 }
 
-// handler is every function of the local run on one mux: the gateway's URL
-// shapes, the profile function and the stream service.
-func handler(a *app.App, streams *stream.Server) *http.ServeMux {
-	mux := gateway.Mux(a)
-	mux.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
-	streams.Register(mux)
-	return mux
+// handler is every function of the local run on one router: the gateway's
+// URL shapes, the profile function and the stream service.
+func handler(a *app.App, streams *stream.Server) http.Handler {
+	g := gateway.New(a)
+	g.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
+	streams.Register(g.ServeMux)
+	return g
 }

@@ -15,7 +15,7 @@ const token = "gateway-test-token"
 // TestMethods: on both URL shapes a method other than POST is HTTP 405 with
 // Allow: POST and the envelope (TransCode 412); the health check is GET.
 func TestMethods(t *testing.T) {
-	mux := Mux(apptest.Build(t, map[string]string{"ROUTEBOT_API_TOKEN": token}, true, nil))
+	mux := New(apptest.Build(t, map[string]string{"ROUTEBOT_API_TOKEN": token}, true, nil))
 	tests := []struct {
 		method, path string
 		want         int
@@ -48,6 +48,71 @@ func TestMethods(t *testing.T) {
 			var doc map[string]any
 			if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || doc["TransCode"] != "412" || doc["Result"] != "N" {
 				t.Errorf("body %s, want the envelope with TransCode 412", w.Body)
+			}
+		})
+	}
+}
+
+// named answers with its name, so a test can tell which handler ran.
+type named string
+
+func (n named) ServeHTTP(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(n)) }
+
+// TestRouterMatchesMux: the router's short cut for call turns reaches the
+// handler the mux would have chosen, for every kind of path, with the local
+// run's extra routes mounted too.
+func TestRouterMatchesMux(t *testing.T) {
+	g := newRouter(named("turn"), named("classify"))
+	g.Handle("/tenants/{tenant}/profile", named("profile"))
+	g.Handle("POST /v1/calls/{callId}/complete", named("complete"))
+	tests := []struct{ method, path string }{
+		{http.MethodPost, "/SCENARIO01"},
+		{http.MethodPost, "/healthz"},
+		{http.MethodGet, "/healthz"},
+		{http.MethodGet, "/SCENARIO01"},
+		{http.MethodPost, "/SCENARIO01/chat-gpt"},
+		{http.MethodPost, "/SCENARIO01/chat-gpt/"},
+		{http.MethodPost, "/SCENARIO01/"},
+		{http.MethodPost, "/"},
+		{http.MethodPost, "/."},
+		{http.MethodPost, "/.."},
+		{http.MethodPost, "//SCENARIO01"},
+		{http.MethodPost, "/a%2Fb"},
+		{http.MethodPost, "/%ED%85%8C%EC%8A%A4%ED%8A%B8"},
+		{http.MethodPost, "/tenants/nexus/profile"},
+		{http.MethodPost, "/v1/calls/C1/complete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			direct := httptest.NewRecorder()
+			g.ServeHTTP(direct, httptest.NewRequest(tt.method, tt.path, nil))
+			viaMux := httptest.NewRecorder()
+			g.ServeMux.ServeHTTP(viaMux, httptest.NewRequest(tt.method, tt.path, nil))
+			if direct.Code != viaMux.Code || direct.Body.String() != viaMux.Body.String() || direct.Header().Get("Location") != viaMux.Header().Get("Location") {
+				t.Errorf("router: HTTP %d %q, mux: HTTP %d %q", direct.Code, direct.Body, viaMux.Code, viaMux.Body)
+			}
+		})
+	}
+	if !isTurnPath("/SCENARIO01") {
+		t.Error("a call turn's path does not take the short cut")
+	}
+}
+
+// BenchmarkRoute compares routing a call turn through the router with
+// routing it through the mux alone.
+func BenchmarkRoute(b *testing.B) {
+	nothing := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	g := newRouter(nothing, nothing)
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", nil)
+	w := httptest.NewRecorder()
+	for _, bb := range []struct {
+		name string
+		h    http.Handler
+	}{{"router", g}, {"mux", g.ServeMux}} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bb.h.ServeHTTP(w, r)
 			}
 		})
 	}

@@ -50,7 +50,7 @@ func server(t *testing.T) *httptest.Server {
 	if err != nil || dev {
 		t.Fatalf("FromApp: dev token %v, %v", dev, err)
 	}
-	srv := httptest.NewServer(h.Wrap(gateway.Mux(a)))
+	srv := httptest.NewServer(h.Wrap(gateway.New(a)))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		if t.Failed() {

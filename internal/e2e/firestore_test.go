@@ -82,7 +82,7 @@ func TestFirestoreEndToEnd(t *testing.T) {
 	if _, ok := a.Tenants.(*fsstore.Store); !ok {
 		t.Fatalf("the app serves tenants from %T, not from Firestore", a.Tenants)
 	}
-	srv := httptest.NewServer(gateway.Mux(a))
+	srv := httptest.NewServer(gateway.New(a))
 	t.Cleanup(srv.Close)
 	t.Logf("app on Firestore built in %v", time.Since(began).Round(time.Millisecond))
 
@@ -282,7 +282,7 @@ func BenchmarkTurnFirestore(b *testing.B) {
 	st.Close()
 	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
 		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
-	h := gateway.Mux(apptest.Build(b, env, true, nil))
+	h := gateway.New(apptest.Build(b, env, true, nil))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -25,20 +25,25 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.AppendVarint(b, t.UnixNano())
 }
 
+// encodeSession appends s to b without its CallID (the map key). The times
+// and LastAnswer come first so that decodeSession can copy everything after
+// them into one string.
 func encodeSession(b []byte, s session.Session) []byte {
-	for _, f := range []string{s.CallID, s.Tenant, s.Scenario, s.Step, s.LastKey} {
-		b = appendString(b, f)
-	}
+	b = appendTime(b, s.Updated)
+	b = appendTime(b, s.Expires)
+	b = binary.AppendUvarint(b, uint64(len(s.LastAnswer)))
+	b = append(b, s.LastAnswer...)
 	for _, n := range []int{s.Turn, s.Silence, s.Invalid} {
 		b = binary.AppendVarint(b, int64(n))
+	}
+	for _, f := range []string{s.Tenant, s.Scenario, s.Step, s.LastKey} {
+		b = appendString(b, f)
 	}
 	b = binary.AppendUvarint(b, uint64(len(s.Vars)))
 	for k, v := range s.Vars {
 		b = appendString(appendString(b, k), v)
 	}
-	b = appendString(b, string(s.LastAnswer))
-	b = appendTime(b, s.Updated)
-	return appendTime(b, s.Expires)
+	return b
 }
 
 func encodeRecord(b []byte, r session.Record) []byte {
@@ -100,26 +105,64 @@ func (r *reader) time() time.Time {
 	return time.Time{}
 }
 
-func decodeSession(b []byte) (session.Session, error) {
+// decodeSession decodes what encodeSession wrote in two allocations, one
+// for LastAnswer and one for every string field (substrings of one copy):
+// the caller owns the result and may change it without touching b.
+func decodeSession(callID string, b []byte) (session.Session, error) {
 	if len(b) == 0 {
 		return session.Session{}, nil
 	}
 	r := &reader{b: b}
-	var s session.Session
-	s.CallID, s.Tenant, s.Scenario, s.Step, s.LastKey = r.string(), r.string(), r.string(), r.string(), r.string()
-	s.Turn, s.Silence, s.Invalid = int(r.varint()), int(r.varint()), int(r.varint())
-	if n := r.uvarint(); n > 0 && n <= uint64(len(r.b)) {
-		s.Vars = make(map[string]string, n)
-		for i := uint64(0); i < n && r.err == nil; i++ {
-			k := r.string()
-			s.Vars[k] = r.string()
-		}
-	}
+	s := session.Session{CallID: callID}
+	s.Updated, s.Expires = r.time(), r.time()
 	if last := r.bytes(); len(last) > 0 {
 		s.LastAnswer = append([]byte(nil), last...)
 	}
-	s.Updated, s.Expires = r.time(), r.time()
-	return s, r.err
+	s.Turn, s.Silence, s.Invalid = int(r.varint()), int(r.varint()), int(r.varint())
+	if r.err != nil {
+		return session.Session{}, r.err
+	}
+	sr := stringReader{s: string(r.b)}
+	s.Tenant, s.Scenario, s.Step, s.LastKey = sr.string(), sr.string(), sr.string(), sr.string()
+	if n := sr.uvarint(); n > 0 && n <= uint64(len(sr.s)) {
+		s.Vars = make(map[string]string, n)
+		for i := uint64(0); i < n && sr.err == nil; i++ {
+			k := sr.string()
+			s.Vars[k] = sr.string()
+		}
+	}
+	return s, sr.err
+}
+
+// stringReader is reader over a string: its fields are substrings.
+type stringReader struct {
+	s   string
+	err error
+}
+
+func (r *stringReader) uvarint() uint64 {
+	var v uint64
+	for shift, i := uint(0), 0; i < len(r.s) && i < binary.MaxVarintLen64; i, shift = i+1, shift+7 {
+		c := r.s[i]
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			r.s = r.s[i+1:]
+			return v
+		}
+	}
+	r.err, r.s = errCorrupt, ""
+	return 0
+}
+
+func (r *stringReader) string() string {
+	n := r.uvarint()
+	if n > uint64(len(r.s)) {
+		r.err, r.s = errCorrupt, ""
+		return ""
+	}
+	v := r.s[:n]
+	r.s = r.s[n:]
+	return v
 }
 
 func decodeRecords(b []byte) ([]session.Record, error) {

@@ -11,6 +11,7 @@ import (
 	"hash/maphash"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -220,12 +221,12 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 		return fmt.Errorf("memstore: transact %q: %w", callID, err)
 	}
 	now := s.now()
-	cur := sh.sessions[callID]
+	cur, known := sh.sessions[callID]
 	if cur.session != nil && cur.expires != 0 && now.UnixNano() >= cur.expires {
 		cur.session, cur.expires = nil, 0
 	}
 	found := cur.session != nil
-	sess, err := decodeSession(cur.session)
+	sess, err := decodeSession(callID, cur.session)
 	if err != nil {
 		return fmt.Errorf("memstore: transact %q: %w", callID, err)
 	}
@@ -237,6 +238,9 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 	if c.Record != nil {
 		// Appending never touches bytes a reader already holds (Log reads
 		// [0:len) outside the lock; writes land at len and beyond).
+		if cur.log == nil {
+			cur.log = make([]byte, 0, 256) // two turns' records before it grows
+		}
 		cur.log = encodeRecord(cur.log, *c.Record)
 		cur.logged++
 	}
@@ -244,6 +248,11 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 	cur.expires = 0
 	if !c.Session.Expires.IsZero() {
 		cur.expires = c.Session.Expires.UnixNano()
+	}
+	if !known {
+		// The caller's CallID may be a substring of its whole request
+		// body: a key of its own keeps only the id alive.
+		callID = strings.Clone(callID)
 	}
 	sh.sessions[callID] = cur
 	return nil

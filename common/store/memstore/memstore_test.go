@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -68,4 +69,28 @@ func BenchmarkTransact(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzSessionCodec checks that a session survives encodeSession and
+// decodeSession unchanged, whatever its strings hold.
+func FuzzSessionCodec(f *testing.F) {
+	f.Add("nexus", "SCENARIO01", "greeting", "k1", "name", "김민수", []byte(`{"CallId":"X"}`), 3, -1, int64(1e18))
+	f.Add("", "", "", "", "", "", []byte(nil), 0, 0, int64(0))
+	f.Fuzz(func(t *testing.T, tenant, scenario, step, key, k, v string, answer []byte, turn, silence int, expires int64) {
+		s := session.Session{CallID: "C1", Tenant: tenant, Scenario: scenario, Step: step, LastKey: key, LastAnswer: answer,
+			Turn: turn, Silence: silence, Invalid: turn ^ silence, Vars: map[string]string{k: v}}
+		if expires != 0 {
+			s.Expires = time.Unix(0, expires)
+		}
+		if len(s.LastAnswer) == 0 {
+			s.LastAnswer = nil
+		}
+		got, err := decodeSession("C1", encodeSession(nil, s))
+		if err != nil {
+			t.Fatalf("decodeSession: %v", err)
+		}
+		if !reflect.DeepEqual(got, s) {
+			t.Fatalf("decoded %#v, want %#v", got, s)
+		}
+	})
 }
