@@ -244,7 +244,13 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 		cur.log = encodeRecord(cur.log, *c.Record)
 		cur.logged++
 	}
-	cur.session = encodeSession(make([]byte, 0, 256+len(c.Session.LastAnswer)), c.Session)
+	// The old encoding's space is reused: the decoded copy fn got shares no
+	// bytes with it, and nothing else reads it outside the lock.
+	buf := cur.session[:0]
+	if buf == nil {
+		buf = make([]byte, 0, 256+len(c.Session.LastAnswer))
+	}
+	cur.session = encodeSession(buf, c.Session)
 	cur.expires = 0
 	if !c.Session.Expires.IsZero() {
 		cur.expires = c.Session.Expires.UnixNano()
