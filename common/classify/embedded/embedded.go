@@ -87,7 +87,7 @@ type Classifier struct {
 	paths   []classify.Path
 	classes int
 
-	chars map[uint64]int32 // character n-gram (gramKey) → feature id
+	chars gramTable        // character n-gram (gramKey) → feature id
 	words map[string]int32 // word → feature id
 	// weights[f*classes+k] is how much feature f speaks for category k: its
 	// log P(f | category k) − log P(f | background), times its weight.
@@ -113,12 +113,12 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 		cfg:     cfg,
 		tax:     tax,
 		classes: len(tax.Categories),
-		chars:   map[uint64]int32{},
 		words:   map[string]int32{},
 	}
 	c.scratch.New = func() any { return &scratch{evidence: make([]float64, c.classes)} }
 
 	// Count each feature per category, and in how many examples it occurs.
+	chars := map[uint64]int32{}
 	var (
 		counts   [][]float64 // by category, then feature id
 		df       []int
@@ -150,7 +150,7 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 				return id
 			}
 			cfg.features(&work, text,
-				func(key uint64) { id, ok := c.chars[key]; c.chars[key] = add(id, ok) },
+				func(key uint64) { id, ok := chars[key]; chars[key] = add(id, ok) },
 				func(w []byte) { id, ok := c.words[string(w)]; c.words[string(w)] = add(id, ok) })
 		}
 		counts = append(counts, perFeature)
@@ -164,7 +164,8 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 	for f, d := range df {
 		weight[f] = math.Log(float64(1+examples)/float64(1+d)) + 1
 	}
-	for key, id := range c.chars {
+	c.chars = newGramTable(chars)
+	for key, id := range chars {
 		if key&coarseFlag != 0 {
 			weight[id] *= cfg.coarse
 		}
@@ -219,7 +220,7 @@ func newWithConfig(tax *classify.Taxonomy, cfg config) (*Classifier, error) {
 	return c, nil
 }
 
-func (c *Classifier) lookupChar(key uint64) (int32, bool) { id, ok := c.chars[key]; return id, ok }
+func (c *Classifier) lookupChar(key uint64) (int32, bool) { return c.chars.lookup(key) }
 
 func (c *Classifier) lookupWord(w []byte) (int32, bool) { id, ok := c.words[string(w)]; return id, ok }
 
