@@ -43,6 +43,7 @@ type tenant struct {
 type shard struct {
 	mu       sync.Mutex
 	sessions map[string]stored
+	scratch  []byte // encodings are built here, then copied at their size
 }
 
 // stored is one call: its session and turn log, encoded (see codec.go). An
@@ -235,22 +236,23 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 		return err
 	}
 	c.Session.CallID = callID
+	// Encodings are built in the shard's scratch space and kept at their
+	// own size: a call's memory is its data, not an append's headroom.
 	if c.Record != nil {
 		// Appending never touches bytes a reader already holds (Log reads
 		// [0:len) outside the lock; writes land at len and beyond).
-		if cur.log == nil {
-			cur.log = make([]byte, 0, 256) // two turns' records before it grows
-		}
-		cur.log = encodeRecord(cur.log, *c.Record)
+		sh.scratch = encodeRecord(sh.scratch[:0], *c.Record)
+		cur.log = append(cur.log, sh.scratch...)
 		cur.logged++
 	}
-	// The old encoding's space is reused: the decoded copy fn got shares no
-	// bytes with it, and nothing else reads it outside the lock.
-	buf := cur.session[:0]
-	if buf == nil {
-		buf = make([]byte, 0, 256+len(c.Session.LastAnswer))
+	sh.scratch = encodeSession(sh.scratch[:0], c.Session)
+	if cap(cur.session) >= len(sh.scratch) {
+		// The old encoding's space is reused: the decoded copy fn got
+		// shares no bytes with it, and nothing reads it outside the lock.
+		cur.session = append(cur.session[:0], sh.scratch...)
+	} else {
+		cur.session = bytes.Clone(sh.scratch)
 	}
-	cur.session = encodeSession(buf, c.Session)
 	cur.expires = 0
 	if !c.Session.Expires.IsZero() {
 		cur.expires = c.Session.Expires.UnixNano()
