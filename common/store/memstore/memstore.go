@@ -11,21 +11,17 @@ import (
 	"hash/maphash"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
 )
-
-const shards = 64
 
 // Store keeps sessions in memory, sharded so that turns of different calls do
 // not contend on one lock; turns of one call serialise on their shard.
 type Store struct {
 	now    func() time.Time
-	seed   maphash.Seed
+	hash   func(callID string) uint64
 	shards [shards]shard
 
 	mu        sync.RWMutex
@@ -40,31 +36,21 @@ type tenant struct {
 	customers map[string]string
 }
 
-type shard struct {
-	mu       sync.Mutex
-	sessions map[string]stored
-	scratch  []byte // encodings are built here, then copied at their size
-}
-
-// stored is one call: its session and turn log, encoded (see codec.go). An
-// expired session is dropped on the next turn but its log is kept until
-// Sweep, as Firestore's TTL policy does.
-type stored struct {
-	expires int64  // Session.Expires in Unix nanoseconds; 0: never
-	session []byte // nil: no live session
-	log     []byte
-	logged  int // entries in log
-}
-
 // New returns an empty store. now is the clock (time.Now when nil).
 func New(now func() time.Time) *Store {
+	seed := maphash.MakeSeed()
+	return newStore(now, func(id string) uint64 { return maphash.String(seed, id) })
+}
+
+// newStore is New with the CallId hash given (tests make every id collide).
+func newStore(now func() time.Time, hash func(string) uint64) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{now: now, seed: maphash.MakeSeed(), tenants: map[string]tenant{},
+	s := &Store{now: now, hash: hash, tenants: map[string]tenant{},
 		versions: map[string]int64{}, scenarios: map[string]string{}}
 	for i := range s.shards {
-		s.shards[i].sessions = map[string]stored{}
+		s.shards[i].calls = map[uint64][]byte{}
 	}
 	return s
 }
@@ -210,92 +196,4 @@ func (s *Store) CustomerName(ctx context.Context, tenantID, phone string) (strin
 		return "", fmt.Errorf("memstore: customer of tenant %q: %w", tenantID, store.ErrNotFound)
 	}
 	return name, nil
-}
-
-// Transact implements store.Sessions. fn gets its own decoded copy of the
-// session, so what it changes in place is kept only if it returns Write=true.
-func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error)) error {
-	sh := &s.shards[maphash.String(s.seed, callID)%shards]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: transact %q: %w", callID, err)
-	}
-	now := s.now()
-	cur, known := sh.sessions[callID]
-	if cur.session != nil && cur.expires != 0 && now.UnixNano() >= cur.expires {
-		cur.session, cur.expires = nil, 0
-	}
-	found := cur.session != nil
-	sess, err := decodeSession(callID, cur.session)
-	if err != nil {
-		return fmt.Errorf("memstore: transact %q: %w", callID, err)
-	}
-	c, err := fn(sess, found)
-	if err != nil || !c.Write {
-		return err
-	}
-	c.Session.CallID = callID
-	// Encodings are built in the shard's scratch space and kept at their
-	// own size: a call's memory is its data, not an append's headroom.
-	if c.Record != nil {
-		// Appending never touches bytes a reader already holds (Log reads
-		// [0:len) outside the lock; writes land at len and beyond).
-		sh.scratch = encodeRecord(sh.scratch[:0], *c.Record)
-		cur.log = append(cur.log, sh.scratch...)
-		cur.logged++
-	}
-	sh.scratch = encodeSession(sh.scratch[:0], c.Session)
-	if cap(cur.session) >= len(sh.scratch) {
-		// The old encoding's space is reused: the decoded copy fn got
-		// shares no bytes with it, and nothing reads it outside the lock.
-		cur.session = append(cur.session[:0], sh.scratch...)
-	} else {
-		cur.session = bytes.Clone(sh.scratch)
-	}
-	cur.expires = 0
-	if !c.Session.Expires.IsZero() {
-		cur.expires = c.Session.Expires.UnixNano()
-	}
-	if !known {
-		// The caller's CallID may be a substring of its whole request
-		// body: a key of its own keeps only the id alive.
-		callID = strings.Clone(callID)
-	}
-	sh.sessions[callID] = cur
-	return nil
-}
-
-// Log returns a copy of the call's turn log, oldest first.
-func (s *Store) Log(ctx context.Context, callID string) ([]session.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("memstore: log %q: %w", callID, err)
-	}
-	sh := &s.shards[maphash.String(s.seed, callID)%shards]
-	sh.mu.Lock()
-	log := sh.sessions[callID].log
-	sh.mu.Unlock()
-	records, err := decodeRecords(log)
-	if err != nil {
-		return nil, fmt.Errorf("memstore: log %q: %w", callID, err)
-	}
-	return records, nil
-}
-
-// Sweep drops the calls whose session expired, with their turn logs; the
-// local run calls it periodically.
-func (s *Store) Sweep() int {
-	now, n := s.now(), 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		for id, st := range sh.sessions {
-			if st.session == nil || (st.expires != 0 && now.UnixNano() >= st.expires) {
-				delete(sh.sessions, id)
-				n++
-			}
-		}
-		sh.mu.Unlock()
-	}
-	return n
 }

@@ -2,7 +2,9 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -11,16 +13,34 @@ import (
 	"github.com/routebot/routebot/common/store/storetest"
 )
 
+// TestConformance runs the store conformance suite, also with CallId
+// hashes that collide (all of them, or by length), which real 64-bit hashes
+// practically never do.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(*testing.T) storetest.Store { return New(nil) })
+	tests := []struct {
+		name string
+		new  func(now func() time.Time) *Store
+	}{
+		{"random hash", New},
+		{"every CallId collides", func(now func() time.Time) *Store { return newStore(now, func(string) uint64 { return 42 }) }},
+		{"CallIds of one length collide", func(now func() time.Time) *Store {
+			return newStore(now, func(id string) uint64 { return uint64(len(id)) })
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			storetest.Run(t, func(*testing.T) storetest.Store { return tt.new(nil) })
+			t.Run("clock", func(t *testing.T) { testClock(t, tt.new) })
+		})
+	}
 }
 
-// TestClock checks expiry against the injected clock, and Sweep.
-func TestClock(t *testing.T) {
+// testClock checks expiry against the injected clock, and Sweep.
+func testClock(t *testing.T, newStore func(now func() time.Time) *Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := t0
-	s := New(func() time.Time { return clock })
+	s := newStore(func() time.Time { return clock })
 	for _, id := range []string{"a", "b"} {
 		err := s.Transact(ctx, id, func(session.Session, bool) (store.Commit, error) {
 			return store.Commit{Write: true, Session: session.Session{Turn: 1, Expires: t0.Add(time.Minute)}}, nil
@@ -56,14 +76,28 @@ func TestClock(t *testing.T) {
 	}
 }
 
+// BenchmarkTransact is a turn of a two-turn call, as the load script's
+// calls are: a new call, then a turn of it, each with its log record, on a
+// store that keeps every call (no Sweep while it runs).
 func BenchmarkTransact(b *testing.B) {
 	s := New(nil)
 	ctx := context.Background()
+	answer := []byte(`{"CallId":"DS-bench","ChatBotKey":"bot00001","Result":"Y","ServiceCode":"S0000","TransCode":"200","ScenarioCode":"greeting","Description":"안녕하세요 김민수님, 넥서스 고객센터입니다. 무엇을 도와드릴까요?","Timeout":7}`)
+	rec := session.Record{Turn: 1, ScenarioCode: "greeting", ChatMsg: "택배 배송 조회 좀 해주세요", From: "greeting", To: "delivery",
+		ServiceCode: "S0000", TransCode: "200", Category: "배송/조회/배송조회", Backend: "embedded"}
+	var id []byte
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		err := s.Transact(ctx, "DS-bench", func(cur session.Session, _ bool) (store.Commit, error) {
+		id = fmt.Appendf(id[:0], "DS-%d", i/2)
+		i++
+		err := s.Transact(ctx, string(id), func(cur session.Session, found bool) (store.Commit, error) {
+			if !found {
+				cur = session.Session{Tenant: "nexus", Scenario: "SCENARIO01", Vars: map[string]string{"name": "김민수"}}
+			}
 			cur.Turn++
-			return store.Commit{Write: true, Session: cur}, nil
+			cur.Step, cur.LastKey, cur.LastAnswer = "greeting", "0123456789abcdef0123456789abcdef", answer
+			return store.Commit{Write: true, Session: cur, Record: &rec}, nil
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -93,4 +127,30 @@ func FuzzSessionCodec(f *testing.F) {
 			t.Fatalf("decoded %#v, want %#v", got, s)
 		}
 	})
+}
+
+// BenchmarkGCWithCalls is a full garbage collection of a process holding
+// 100,000 two-turn calls: what a busy local run's live calls cost the
+// collector, which the shards' layout keeps to one object a call.
+func BenchmarkGCWithCalls(b *testing.B) {
+	s := New(nil)
+	ctx := context.Background()
+	answer := make([]byte, 300)
+	rec := session.Record{Turn: 1, ScenarioCode: "greeting", ChatMsg: "택배 배송 조회 좀 해주세요", From: "greeting", To: "delivery"}
+	for i := range 100_000 {
+		for range 2 {
+			err := s.Transact(ctx, fmt.Sprintf("GC-%d", i), func(cur session.Session, _ bool) (store.Commit, error) {
+				cur.Tenant, cur.Step, cur.LastAnswer, cur.Vars = "nexus", "greeting", answer, map[string]string{"name": "김민수", "category1": "배송"}
+				cur.Expires = time.Now().Add(time.Hour)
+				return store.Commit{Write: true, Session: cur, Record: &rec}, nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for b.Loop() {
+		runtime.GC()
+	}
+	runtime.KeepAlive(s)
 }
