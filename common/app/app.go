@@ -151,7 +151,10 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	}}
 
 	build := func(t *tenant.Tenant) error {
-		t.Classifier = classify.Background(func() (classify.Classifier, error) { return a.classifier(t) })
+		// Trained once started (the scenario handler starts it after the
+		// tenant's first turn has answered) or first used: never beside a
+		// greeting, which does not classify.
+		t.Classifier = classify.NewBackground(func() (classify.Classifier, error) { return a.classifier(t) })
 		return nil
 	}
 	a.Flows = tenant.NewRegistry(st, build, func(id string, version int64, err error) {
@@ -185,8 +188,9 @@ func (a *App) onClose(f func() error) {
 // ScenarioCodes lists the scenario codes known at start (memory store only).
 func (a *App) ScenarioCodes() []string { return a.codes }
 
-// Warm compiles every known tenant now (and builds its classifier), so the
-// first call does not pay for it.
+// Warm compiles every known tenant now, so the first call does not pay for
+// it. Classifiers are not trained here: each starts after its tenant's first
+// turn, so that training does not share the CPU with the first greeting.
 func (a *App) Warm(ctx context.Context) error {
 	for _, code := range a.codes {
 		if _, err := a.Flows.Flow(ctx, code); err != nil {
