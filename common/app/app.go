@@ -52,9 +52,13 @@ type App struct {
 
 	newSessions func(ctx context.Context, location string) (SessionsClient, error)
 	codes       []string // every scenario code known at start (memory store)
-	secrets     *secrets.Cache
-	llmKey      *secrets.Secret
-	httpClient  *http.Client
+	// secretsMu guards making secrets: the LLM key resolves in the
+	// background, perhaps while something else resolves a value.
+	secretsMu     sync.Mutex
+	secrets       *secrets.Cache
+	secretManager secrets.Accessor // WithSecretManager's; else a client made on first need
+	llmKey        *lateSecret      // ROUTEBOT_LLM_API_KEY; nil when unset or unused
+	httpClient    *http.Client
 
 	// mu guards what the background classifier builds add after Build
 	// returns: Dialogflow clients and their closers.
@@ -72,6 +76,12 @@ type Option func(*App)
 // once per location, from a classifier's background build.
 func WithSessionsClients(newSessions func(ctx context.Context, location string) (SessionsClient, error)) Option {
 	return func(a *App) { a.newSessions = newSessions }
+}
+
+// WithSecretManager reads Secret Manager through acc instead of a client
+// dialling Google (tests point it at a fake); acc stays the caller's to close.
+func WithSecretManager(acc secrets.Accessor) Option {
+	return func(a *App) { a.secretManager = acc }
 }
 
 // Store is what a backing store offers.
@@ -138,11 +148,22 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 		a.Close()
 		return nil, err
 	}
-	if cfg.LLMAPIKey != "" {
-		if a.llmKey, err = a.resolve(ctx, cfg.LLMAPIKey); err != nil {
-			a.Close()
-			return nil, fmt.Errorf("app: ROUTEBOT_LLM_API_KEY: %w", err)
-		}
+	switch {
+	case cfg.LLMAPIKey == "" || cfg.LLMAuth == "google":
+	case secrets.IsVersionName(cfg.LLMAPIKey):
+		// Only an LLM classification needs the key, and no greeting waits
+		// for Secret Manager: fetched in the background from now on.
+		fctx, stop := context.WithCancel(ctx)
+		a.onClose(func() error { stop(); return nil })
+		a.llmKey = newLateSecret()
+		go a.llmKey.fetch(fctx, func(ctx context.Context) (*secrets.Secret, error) { return a.resolve(ctx, cfg.LLMAPIKey) },
+			func(err error, retry time.Duration) {
+				logger.Error("ROUTEBOT_LLM_API_KEY cannot be fetched; LLM classifications use the embedded classifier until it is",
+					"error", err, "retryIn", retry.String())
+			})
+	default:
+		a.llmKey = newLateSecret()
+		a.llmKey.set(secrets.Literal([]byte(cfg.LLMAPIKey)))
 	}
 	// One pooled client for every tenant's LLM calls.
 	a.httpClient = &http.Client{Transport: &http.Transport{
@@ -178,11 +199,18 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// onClose adds f to what Close releases.
+// onClose adds f to what Close releases; after Close (a background
+// resolution finishing late), it releases f at once.
 func (a *App) onClose(f func() error) {
 	a.mu.Lock()
-	a.closers = append(a.closers, f)
+	closed := a.closed
+	if !closed {
+		a.closers = append(a.closers, f)
+	}
 	a.mu.Unlock()
+	if closed {
+		_ = f()
+	}
 }
 
 // ScenarioCodes lists the scenario codes known at start (memory store only).
