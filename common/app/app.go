@@ -9,6 +9,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,7 +26,6 @@ import (
 	"github.com/routebot/routebot/common/secrets"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
-	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/tenant"
 )
 
@@ -106,48 +106,29 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	for _, o := range opts {
 		o(a)
 	}
-	var st Store
-	switch cfg.Store {
-	case "memory":
-		ms, codes, err := memoryStore(cfg)
-		if err != nil {
-			return nil, err
-		}
-		st, a.codes = ms, codes
-		a.sweepEvery(ms, time.Minute)
-		a.ProfileNames, a.Conversations = memstore.NewProfileNames(), memstore.NewConversations(nil)
-		a.Transcripts, a.tenantList = memstore.NewTranscripts(nil, 0), ms
-	case "firestore":
-		fs, err := a.firestoreStore(ctx)
-		if err != nil {
-			a.Close()
-			return nil, err
-		}
-		st = fs
-		a.ProfileNames, a.Conversations = fs, fs
-		a.Transcripts, a.tenantList = fs.Transcripts(0), fs
-	default:
-		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
-	}
-	a.Sessions, a.Directory, a.Tenants = st, st, st
 	dfc, err := dialogflow.NewClients(dialogflow.Options{Endpoint: cfg.DFEndpoint})
 	if err != nil {
-		a.Close()
 		return nil, fmt.Errorf("app: ROUTEBOT_DIALOGFLOW_ENDPOINT: %w", err)
 	}
 	a.Dialogflow = dfc
-	a.closers = append(a.closers, dfc.Close)
+	a.onClose(dfc.Close)
 
-	verifier, err := a.verifier(ctx)
-	if err != nil {
+	// The store (on Firestore, the tenants listener's first snapshot) and
+	// the secrets every turn needs (each perhaps a Secret Manager fetch) do
+	// not depend on each other: a cold start waits for the slowest of them,
+	// not for their sum.
+	var st Store
+	var storeErr, authErr, keysErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { st, storeErr = a.openStore(ctx) })
+	wg.Go(func() { a.Auth, authErr = a.verifier(ctx) })
+	wg.Go(func() { a.RequestKeys, keysErr = a.requestKeys(ctx) })
+	wg.Wait()
+	if err := cmp.Or(storeErr, authErr, keysErr); err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.Auth = verifier
-	if a.RequestKeys, err = a.requestKeys(ctx); err != nil {
-		a.Close()
-		return nil, err
-	}
+	a.Sessions, a.Directory, a.Tenants = st, st, st
 	switch {
 	case cfg.LLMAPIKey == "" || cfg.LLMAuth == "google":
 	case secrets.IsVersionName(cfg.LLMAPIKey):

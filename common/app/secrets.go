@@ -16,13 +16,17 @@ import (
 // verifier builds the bearer-token check from ROUTEBOT_API_TOKEN and
 // ROUTEBOT_JWT_KEY, each a value or a Secret Manager version name.
 func (a *App) verifier(ctx context.Context) (*auth.Verifier, error) {
-	tokens, err := a.resolveAll(ctx, a.Config.APITokens)
-	if err != nil {
-		return nil, fmt.Errorf("app: ROUTEBOT_API_TOKEN: %w", err)
+	var tokens, keys []*secrets.Secret
+	var tokensErr, keysErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { tokens, tokensErr = a.resolveAll(ctx, a.Config.APITokens) })
+	wg.Go(func() { keys, keysErr = a.resolveAll(ctx, a.Config.JWTKeys) })
+	wg.Wait()
+	if tokensErr != nil {
+		return nil, fmt.Errorf("app: ROUTEBOT_API_TOKEN: %w", tokensErr)
 	}
-	keys, err := a.resolveAll(ctx, a.Config.JWTKeys)
-	if err != nil {
-		return nil, fmt.Errorf("app: ROUTEBOT_JWT_KEY: %w", err)
+	if keysErr != nil {
+		return nil, fmt.Errorf("app: ROUTEBOT_JWT_KEY: %w", keysErr)
 	}
 	return auth.NewVerifier(authKeys(tokens, keys), auth.WithMaxAge(a.Config.JWTMaxAge)), nil
 }
@@ -45,14 +49,19 @@ func (a *App) requestKeys(ctx context.Context) (*session.RequestKeys, error) {
 	return rk, nil
 }
 
+// resolveAll resolves values at once (each perhaps a Secret Manager fetch);
+// the error is the first value's that failed.
 func (a *App) resolveAll(ctx context.Context, values []string) ([]*secrets.Secret, error) {
-	out := make([]*secrets.Secret, 0, len(values))
-	for _, v := range values {
-		s, err := a.resolve(ctx, v)
+	out, errs := make([]*secrets.Secret, len(values)), make([]error, len(values))
+	var wg sync.WaitGroup
+	for i, v := range values {
+		wg.Go(func() { out[i], errs[i] = a.resolve(ctx, v) })
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, s)
 	}
 	return out, nil
 }

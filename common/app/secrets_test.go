@@ -23,19 +23,24 @@ import (
 	"github.com/routebot/routebot/common/config"
 	"github.com/routebot/routebot/common/logging"
 	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/internal/apptest"
 	"github.com/routebot/routebot/internal/grpctest"
 	"github.com/routebot/routebot/internal/logtest"
 )
 
 // heldSecrets is a Secret Manager of pinned versions that answers an access
-// only once release is closed, recording each request.
+// only once release is closed, recording each request. With releaseAfter
+// set, it closes release itself once that many different versions have been
+// asked for.
 type heldSecrets struct {
 	secretmanagerpb.UnimplementedSecretManagerServiceServer
-	release chan struct{}
-	asked   chan *secretmanagerpb.AccessSecretVersionRequest // buffered
+	release      chan struct{}
+	asked        chan *secretmanagerpb.AccessSecretVersionRequest // buffered
+	releaseAfter int
 
 	mu     sync.Mutex
 	values map[string]string // version name → payload
+	names  map[string]bool   // asked for
 }
 
 func (f *heldSecrets) add(name, value string) {
@@ -54,6 +59,12 @@ func (f *heldSecrets) AccessSecretVersion(ctx context.Context, req *secretmanage
 	}
 	f.mu.Lock()
 	v, ok := f.values[req.GetName()]
+	if f.names == nil {
+		f.names = map[string]bool{}
+	}
+	if f.names[req.GetName()] = true; f.releaseAfter > 0 && len(f.names) == f.releaseAfter {
+		close(f.release)
+	}
 	f.mu.Unlock()
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Secret Version [%s] not found.", req.GetName())
@@ -76,6 +87,38 @@ func secretManager(t *testing.T, fake *heldSecrets) *secretmanager.Client {
 	}
 	t.Cleanup(func() { client.Close() })
 	return client
+}
+
+// TestStartUpFetchesSecretsTogether: the gateway token, the JWT key and the
+// session key come from Secret Manager, which answers none of them before it
+// has been asked for all three. Fetched one after the other, the start would
+// wait for the first until its deadline; fetched together (and beside the
+// store's opening), the app starts and a turn is answered.
+func TestStartUpFetchesSecretsTogether(t *testing.T) {
+	const (
+		tokenName   = "projects/routebot-prod/secrets/gateway-token/versions/2"
+		jwtName     = "projects/routebot-prod/secrets/gateway-jwt-key/versions/1"
+		sessionName = "projects/routebot-prod/secrets/session-key/versions/5"
+	)
+	fake := &heldSecrets{release: make(chan struct{}), asked: make(chan *secretmanagerpb.AccessSecretVersionRequest, 16), releaseAfter: 3}
+	fake.add(tokenName, apiToken)
+	fake.add(jwtName, strings.Repeat("j", 48))
+	fake.add(sessionName, strings.Repeat("s", 48))
+	env := map[string]string{"ROUTEBOT_STORE": "memory", "ROUTEBOT_API_TOKEN": tokenName,
+		"ROUTEBOT_JWT_KEY": jwtName, "ROUTEBOT_SESSION_KEY": sessionName}
+	a := apptest.Build(t, env, false, nil, app.WithSecretManager(secretManager(t, fake)))
+	h := scenario.FromApp(a)
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(
+		`{"CallId":"SECRETS-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`))
+	r.Header.Set("Authorization", "Bearer "+apiToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"ServiceCode":"S0000"`) {
+		t.Fatalf("greeting with the token from Secret Manager: %d %s", w.Code, w.Body)
+	}
+	if n := len(fake.asked); n != 3 {
+		t.Errorf("Secret Manager asked %d times, want once per secret", n)
+	}
 }
 
 // TestGreetingDoesNotWaitForTheLLMKey: with ROUTEBOT_LLM_API_KEY in Secret
