@@ -52,8 +52,8 @@ type App struct {
 
 	newSessions func(ctx context.Context, location string) (SessionsClient, error)
 	codes       []string // every scenario code known at start (memory store)
-	// secretsMu guards making secrets: the LLM key resolves in the
-	// background, perhaps while something else resolves a value.
+	// secretsMu guards making secrets: values resolve concurrently (Build's
+	// at once, the LLM key's in the background).
 	secretsMu     sync.Mutex
 	secrets       *secrets.Cache
 	secretManager secrets.Accessor // WithSecretManager's; else a client made on first need
