@@ -9,6 +9,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,7 +26,6 @@ import (
 	"github.com/routebot/routebot/common/secrets"
 	"github.com/routebot/routebot/common/session"
 	"github.com/routebot/routebot/common/store"
-	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/common/tenant"
 )
 
@@ -52,9 +52,13 @@ type App struct {
 
 	newSessions func(ctx context.Context, location string) (SessionsClient, error)
 	codes       []string // every scenario code known at start (memory store)
-	secrets     *secrets.Cache
-	llmKey      *secrets.Secret
-	httpClient  *http.Client
+	// secretsMu guards making secrets: values resolve concurrently (Build's
+	// at once, the LLM key's in the background).
+	secretsMu     sync.Mutex
+	secrets       *secrets.Cache
+	secretManager secrets.Accessor // WithSecretManager's; else a client made on first need
+	llmKey        *lateSecret      // ROUTEBOT_LLM_API_KEY; nil when unset or unused
+	httpClient    *http.Client
 
 	// mu guards what the background classifier builds add after Build
 	// returns: Dialogflow clients and their closers.
@@ -72,6 +76,12 @@ type Option func(*App)
 // once per location, from a classifier's background build.
 func WithSessionsClients(newSessions func(ctx context.Context, location string) (SessionsClient, error)) Option {
 	return func(a *App) { a.newSessions = newSessions }
+}
+
+// WithSecretManager reads Secret Manager through acc instead of a client
+// dialling Google (tests point it at a fake); acc stays the caller's to close.
+func WithSecretManager(acc secrets.Accessor) Option {
+	return func(a *App) { a.secretManager = acc }
 }
 
 // Store is what a backing store offers.
@@ -96,53 +106,45 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	for _, o := range opts {
 		o(a)
 	}
-	var st Store
-	switch cfg.Store {
-	case "memory":
-		ms, codes, err := memoryStore(cfg)
-		if err != nil {
-			return nil, err
-		}
-		st, a.codes = ms, codes
-		a.sweepEvery(ms, time.Minute)
-		a.ProfileNames, a.Conversations = memstore.NewProfileNames(), memstore.NewConversations(nil)
-		a.Transcripts, a.tenantList = memstore.NewTranscripts(nil, 0), ms
-	case "firestore":
-		fs, err := a.firestoreStore(ctx)
-		if err != nil {
-			a.Close()
-			return nil, err
-		}
-		st = fs
-		a.ProfileNames, a.Conversations = fs, fs
-		a.Transcripts, a.tenantList = fs.Transcripts(0), fs
-	default:
-		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", cfg.Store)
-	}
-	a.Sessions, a.Directory, a.Tenants = st, st, st
 	dfc, err := dialogflow.NewClients(dialogflow.Options{Endpoint: cfg.DFEndpoint})
 	if err != nil {
-		a.Close()
 		return nil, fmt.Errorf("app: ROUTEBOT_DIALOGFLOW_ENDPOINT: %w", err)
 	}
 	a.Dialogflow = dfc
-	a.closers = append(a.closers, dfc.Close)
+	a.onClose(dfc.Close)
 
-	verifier, err := a.verifier(ctx)
-	if err != nil {
+	// The store (on Firestore, the tenants listener's first snapshot) and
+	// the secrets every turn needs (each perhaps a Secret Manager fetch) do
+	// not depend on each other: a cold start waits for the slowest of them,
+	// not for their sum.
+	var st Store
+	var storeErr, authErr, keysErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { st, storeErr = a.openStore(ctx) })
+	wg.Go(func() { a.Auth, authErr = a.verifier(ctx) })
+	wg.Go(func() { a.RequestKeys, keysErr = a.requestKeys(ctx) })
+	wg.Wait()
+	if err := cmp.Or(storeErr, authErr, keysErr); err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.Auth = verifier
-	if a.RequestKeys, err = a.requestKeys(ctx); err != nil {
-		a.Close()
-		return nil, err
-	}
-	if cfg.LLMAPIKey != "" {
-		if a.llmKey, err = a.resolve(ctx, cfg.LLMAPIKey); err != nil {
-			a.Close()
-			return nil, fmt.Errorf("app: ROUTEBOT_LLM_API_KEY: %w", err)
-		}
+	a.Sessions, a.Directory, a.Tenants = st, st, st
+	switch {
+	case cfg.LLMAPIKey == "" || cfg.LLMAuth == "google":
+	case secrets.IsVersionName(cfg.LLMAPIKey):
+		// Only an LLM classification needs the key, and no greeting waits
+		// for Secret Manager: fetched in the background from now on.
+		fctx, stop := context.WithCancel(ctx)
+		a.onClose(func() error { stop(); return nil })
+		a.llmKey = newLateSecret()
+		go a.llmKey.fetch(fctx, func(ctx context.Context) (*secrets.Secret, error) { return a.resolve(ctx, cfg.LLMAPIKey) },
+			func(err error, retry time.Duration) {
+				logger.Error("ROUTEBOT_LLM_API_KEY cannot be fetched; LLM classifications use the embedded classifier until it is",
+					"error", err, "retryIn", retry.String())
+			})
+	default:
+		a.llmKey = newLateSecret()
+		a.llmKey.set(secrets.Literal([]byte(cfg.LLMAPIKey)))
 	}
 	// One pooled client for every tenant's LLM calls.
 	a.httpClient = &http.Client{Transport: &http.Transport{
@@ -151,7 +153,10 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	}}
 
 	build := func(t *tenant.Tenant) error {
-		t.Classifier = classify.Background(func() (classify.Classifier, error) { return a.classifier(t) })
+		// Trained once started (the scenario handler starts it after the
+		// tenant's first turn has answered) or first used: never beside a
+		// greeting, which does not classify.
+		t.Classifier = classify.NewBackground(func() (classify.Classifier, error) { return a.classifier(t) })
 		return nil
 	}
 	a.Flows = tenant.NewRegistry(st, build, func(id string, version int64, err error) {
@@ -175,18 +180,26 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// onClose adds f to what Close releases.
+// onClose adds f to what Close releases; after Close (a background
+// resolution finishing late), it releases f at once.
 func (a *App) onClose(f func() error) {
 	a.mu.Lock()
-	a.closers = append(a.closers, f)
+	closed := a.closed
+	if !closed {
+		a.closers = append(a.closers, f)
+	}
 	a.mu.Unlock()
+	if closed {
+		_ = f()
+	}
 }
 
 // ScenarioCodes lists the scenario codes known at start (memory store only).
 func (a *App) ScenarioCodes() []string { return a.codes }
 
-// Warm compiles every known tenant now (and builds its classifier), so the
-// first call does not pay for it.
+// Warm compiles every known tenant now, so the first call does not pay for
+// it. Classifiers are not trained here: each starts after its tenant's first
+// turn, so that training does not share the CPU with the first greeting.
 func (a *App) Warm(ctx context.Context) error {
 	for _, code := range a.codes {
 		if _, err := a.Flows.Flow(ctx, code); err != nil {

@@ -478,10 +478,11 @@ func TestCloseWhileClassifierBuilds(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			flow, err := a.Flows.Flow(context.Background(), "SCENARIO01") // starts the classifier's build
+			flow, err := a.Flows.Flow(context.Background(), "SCENARIO01")
 			if err != nil {
 				t.Fatal(err)
 			}
+			flow.Tenant.Classifier.(interface{ Start() }).Start()
 			if during {
 				<-entered // the build is making its client
 				if err := a.Close(); err != nil {
@@ -497,6 +498,51 @@ func TestCloseWhileClassifierBuilds(t *testing.T) {
 				t.Errorf("a build after Close did not fall back to the embedded classifier:\n%s", logs)
 			}
 		})
+	}
+}
+
+// TestClassifierTrainsAfterTheGreeting: compiling a tenant for its first
+// turn does not build its classifier (a greeting does not classify, and must
+// not share the CPU with training); the scenario handler starts the build
+// once it has answered, and the next turn classifies with the built backend.
+func TestClassifierTrainsAfterTheGreeting(t *testing.T) {
+	conn := grpctest.Dial(t, sessionsfake.New(intent("환불요청", false)).Register)
+	entered := make(chan struct{})
+	var made atomic.Int32
+	a, _ := build(t, dialogflowEnv(t), app.WithSessionsClients(func(ctx context.Context, _ string) (app.SessionsClient, error) {
+		if made.Add(1) == 1 {
+			close(entered)
+		}
+		return dialogflow.NewSessionsClient(ctx, option.WithGRPCConn(conn))
+	}))
+	flow, err := a.Flows.Flow(context.Background(), "SCENARIO01") // compiles the tenant
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := flow.Tenant.Classifier.(interface{ Start() }); !ok {
+		t.Fatalf("the tenant's classifier is a %T, built at compile time, not once started", flow.Tenant.Classifier)
+	}
+	if n := made.Load(); n != 0 {
+		t.Fatalf("%d Dialogflow clients made by compiling the tenant, want none before its first answer", n)
+	}
+	h := scenario.FromApp(a)
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(
+		`{"CallId":"TRAIN-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`))
+	r.Header.Set("Authorization", "Bearer "+apiToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"ServiceCode":"S0000"`) {
+		t.Fatalf("greeting: %d %s", w.Code, w.Body)
+	}
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second): // a guard, not a measurement
+		t.Fatal("the classifier's build did not start after the greeting was answered")
+	}
+	doc, _ := call(t, h, "TRAIN-2", utterance)
+	checkRoute(t, doc, toRefundNotice)
+	if n := made.Load(); n != 1 {
+		t.Errorf("%d Dialogflow clients made, want 1", n)
 	}
 }
 

@@ -75,10 +75,35 @@ func (a *App) llm(t *tenant.Tenant) (classify.Classifier, error) {
 	case "api-key":
 		cfg.APIKeyHeader = "api-key"
 	}
-	if c.LLMAuth != "google" && a.llmKey != nil {
-		cfg.APIKey = a.llmKey.Current // re-read per request: rotations apply at once
+	if a.llmKey == nil { // ROUTEBOT_LLM_AUTH=google, or no key
+		return llm.New(cfg, t.Taxonomy)
 	}
-	return llm.New(cfg, t.Taxonomy)
+	if s := a.llmKey.peek(); s != nil { // a literal, or fetched already
+		cfg.APIKey = s.Current // re-read per request: rotations apply at once
+		return llm.New(cfg, t.Taxonomy)
+	}
+	key := a.llmKey
+	cfg.APIKey = func() []byte { return key.peek().Current() } // called only once keyed.Classify has the key
+	primary, err := llm.New(cfg, t.Taxonomy)
+	if err != nil {
+		return nil, err
+	}
+	return keyed{primary, key}, nil
+}
+
+// keyed is an LLM classifier whose key comes from Secret Manager: until the
+// key is at hand, a classification fails at once (or when the fetch under
+// way ends) and the embedded fallback answers, rather than wait for it.
+type keyed struct {
+	classify.Classifier
+	key *lateSecret
+}
+
+func (k keyed) Classify(ctx context.Context, in classify.Input) (classify.Result, error) {
+	if _, err := k.key.get(ctx); err != nil {
+		return classify.Result{}, fmt.Errorf("ROUTEBOT_LLM_API_KEY: %w: %w", classify.ErrUnavailable, err)
+	}
+	return k.Classifier.Classify(ctx, in)
 }
 
 func (a *App) dialogflow(t *tenant.Tenant) (classify.Classifier, error) {

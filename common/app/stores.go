@@ -14,6 +14,34 @@ import (
 	"github.com/routebot/routebot/examples"
 )
 
+// openStore opens the configured store and sets what comes with it (the
+// profile names, conversations, transcripts; the scenario codes of the
+// embedded store).
+func (a *App) openStore(ctx context.Context) (Store, error) {
+	switch a.Config.Store {
+	case "memory":
+		ms, codes, err := memoryStore(a.Config)
+		if err != nil {
+			return nil, err
+		}
+		a.codes = codes
+		a.sweepEvery(ms, time.Minute)
+		a.ProfileNames, a.Conversations = memstore.NewProfileNames(), memstore.NewConversations(nil)
+		a.Transcripts, a.tenantList = memstore.NewTranscripts(nil, 0), ms
+		return ms, nil
+	case "firestore":
+		fs, err := a.firestoreStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a.ProfileNames, a.Conversations = fs, fs
+		a.Transcripts, a.tenantList = fs.Transcripts(0), fs
+		return fs, nil
+	default:
+		return nil, fmt.Errorf("app: ROUTEBOT_STORE=%q: want memory or firestore", a.Config.Store)
+	}
+}
+
 // firestoreStore connects to Firestore, or to the emulator the configuration
 // names (FIRESTORE_EMULATOR_HOST), and waits for the tenant index's first
 // snapshot.

@@ -154,7 +154,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	h.log(r, st.req, code, werr, &st.lg, start)
+	if st.flow != nil {
+		// Answered: the tenant's classifier may train now (a no-op once
+		// started). A greeting, which does not classify, never waits for
+		// the CPU that training takes.
+		if c, ok := st.flow.Tenant.Classifier.(starter); ok {
+			c.Start()
+		}
+	}
 }
+
+// starter is a classifier built once started (classify.Background).
+type starter interface{ Start() }
 
 // run does the turn's work; body is the answer when werr is nil. st.req is
 // what of the request decoded, for the answer and the log.

@@ -196,6 +196,44 @@ func TestSlowClassifierFallsBackInTime(t *testing.T) {
 	}
 }
 
+// deferred is a classifier built once started (as classify.Background is):
+// it records whether the answer had been written when it was started.
+type deferred struct {
+	w                *httptest.ResponseRecorder
+	starts, answered atomic.Int32
+}
+
+func (d *deferred) Start() {
+	d.starts.Add(1)
+	if d.w.Body.Len() > 0 {
+		d.answered.Add(1)
+	}
+}
+
+func (d *deferred) Classify(context.Context, classify.Input) (classify.Result, error) {
+	return classify.Result{}, errors.New("a greeting does not classify")
+}
+
+// TestClassifierStartedOnceAnswered: the turn that compiled a tenant (a
+// greeting) starts its classifier's training only after writing its answer,
+// so that training never shares the CPU with the greeting's work.
+func TestClassifierStartedOnceAnswered(t *testing.T) {
+	cls := &deferred{}
+	e := newEnv(t, func(*tenant.Tenant) (classify.Classifier, error) { return cls, nil }, Options{})
+	for i, b := range []string{body("ST1", "IsFirstChat", "Y"), body("ST2", "IsFirstChat", "Y")} {
+		cls.w = httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(b))
+		r.Header.Set("Authorization", "Bearer "+token)
+		e.h.ServeHTTP(cls.w, r)
+		if cls.w.Code != http.StatusOK || !strings.Contains(cls.w.Body.String(), `"ServiceCode":"S0000"`) {
+			t.Fatalf("greeting %d: %d %s", i+1, cls.w.Code, cls.w.Body.String())
+		}
+		if n, a := cls.starts.Load(), cls.answered.Load(); n != int32(i+1) || a != n {
+			t.Fatalf("after greeting %d: classifier started %d times, %d of them after the answer was written; want %d, all after", i+1, n, a, i+1)
+		}
+	}
+}
+
 type outside struct{}
 
 func (outside) Classify(context.Context, classify.Input) (classify.Result, error) {

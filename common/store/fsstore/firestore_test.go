@@ -214,11 +214,73 @@ func TestListenerSeesPush(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// Files: one read-only transaction; CustomerName: one Get; TenantOf: none.
-		if n := rpcs.total(); n > 5 {
-			t.Errorf("%d RPCs for 3 rounds of Files+CustomerName+TenantOf at one version, want ≤ 5: %v", n, rpcs.byMethod())
+		// Files: the tenant document, then its files (no transaction);
+		// CustomerName: one Get; TenantOf: none.
+		if got, want := rpcs.byMethod(), map[string]int{"BatchGetDocuments": 2, "RunQuery": 1}; !maps.Equal(got, want) {
+			t.Errorf("RPCs for 3 rounds of Files+CustomerName+TenantOf at one version: %v, want %v", got, want)
 		}
 		t.Logf("RPCs for 3×(Files, CustomerName, TenantOf) at version %d: %v", v, rpcs.byMethod())
+	}
+}
+
+// TestFilesReadOneSnapshot: a push landing between Files' two reads (the
+// tenant document, then its files) does not mix versions: the files are
+// those of the version read, and the next version's come with it.
+func TestFilesReadOneSnapshot(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	prefix := newPrefix()
+	admin := newStore(t, nil, Options{Prefix: prefix})
+	put := func(content string) int64 {
+		v, _, err := admin.PutTenant(ctx, store.TenantFiles{ID: "acme", Files: map[string][]byte{"flows/main.yaml": []byte(content)}},
+			[]string{"SCENARIO01"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	put("steps: [v1]\n")
+	var armed atomic.Bool
+	var pushed int64
+	client, err := emulatorClient(ctx, emulatorHost, project, grpc.WithChainStreamInterceptor(
+		func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			if strings.HasSuffix(method, "/RunQuery") && armed.CompareAndSwap(true, false) {
+				pushed = put("steps: [v2]\n") // on the caller's goroutine: before the files are read
+			}
+			return streamer(ctx, desc, cc, method, opts...)
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	reader := newStore(t, client, Options{Prefix: prefix})
+	seen := func(v int64) {
+		for {
+			if _, got, err := reader.TenantOf(ctx, "SCENARIO01"); err == nil && got == v {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the reader's listener never saw version %d", v)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	seen(1)
+	armed.Store(true)
+	f, err := reader.Files(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pushed != 2 {
+		t.Fatalf("version %d pushed between the reads, want 2 (the files were not read by a query)", pushed)
+	}
+	if f.Version != 1 || string(f.Files["flows/main.yaml"]) != "steps: [v1]\n" {
+		t.Errorf("Files = version %d with %q, want version 1 with its own files", f.Version, f.Files["flows/main.yaml"])
+	}
+	seen(2)
+	if f, err = reader.Files(ctx, "acme"); err != nil || f.Version != 2 || string(f.Files["flows/main.yaml"]) != "steps: [v2]\n" {
+		t.Errorf("Files = version %d with %q, %v; want version 2 with its files", f.Version, f.Files["flows/main.yaml"], err)
 	}
 }
 

@@ -218,26 +218,48 @@ func (s *Store) Files(ctx context.Context, id string) (store.TenantFiles, error)
 	if e.files.Version >= v {
 		return e.files, nil
 	}
-	var tf store.TenantFiles
-	err := s.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		t, live, err := readTenant(tx, s.tenants().Doc(id))
-		if err != nil || !live {
-			return err
-		}
-		files, err := readFiles(tx, s.tenants().Doc(id))
-		tf = store.TenantFiles{ID: id, Version: t.Version, Files: files}
-		return err
-	}, firestore.ReadOnly)
+	tf, live, err := s.loadFiles(ctx, id)
 	if err != nil {
 		return store.TenantFiles{}, s.unavailable(ctx, op, err)
 	}
-	if tf.Files == nil { // deleted since the listener last saw it
+	if !live { // deleted since the listener last saw it
 		return store.TenantFiles{}, fmt.Errorf("firestore: %s: %w", op, store.ErrNotFound)
 	}
 	if tf.Version > e.files.Version {
 		e.files = tf
 	}
 	return e.files, nil
+}
+
+// loadFiles reads tenant id's document, then its files as they were when
+// the document was read (a push changes both in one commit): one snapshot in
+// two round trips, where a read-only transaction takes four (BeginTransaction
+// and Commit besides). A cold instance's first call waits for them.
+func (s *Store) loadFiles(ctx context.Context, id string) (tf store.TenantFiles, live bool, err error) {
+	ref := s.tenants().Doc(id)
+	snap, err := ref.Get(ctx)
+	if notFound(err) {
+		return store.TenantFiles{}, false, nil
+	}
+	if err != nil {
+		return store.TenantFiles{}, false, err
+	}
+	var t tenantDoc
+	if err := snap.DataTo(&t); err != nil {
+		return store.TenantFiles{}, false, fmt.Errorf("decode %s: %w", ref.Path, err)
+	}
+	if t.Deleted {
+		return store.TenantFiles{}, false, nil
+	}
+	docs, err := ref.Collection("files").WithReadOptions(firestore.ReadTime(snap.ReadTime)).Documents(ctx).GetAll()
+	if err != nil {
+		return store.TenantFiles{}, false, err
+	}
+	files, err := decodeFiles(docs)
+	if err != nil {
+		return store.TenantFiles{}, false, err
+	}
+	return store.TenantFiles{ID: id, Version: t.Version, Files: files}, true, nil
 }
 
 // readTenant reads a tenant document in tx; live is false when there is none
@@ -262,6 +284,11 @@ func readFiles(tx *firestore.Transaction, tenant *firestore.DocumentRef) (map[st
 	if err != nil {
 		return nil, err
 	}
+	return decodeFiles(docs)
+}
+
+// decodeFiles decodes a files subcollection's documents: path → content.
+func decodeFiles(docs []*firestore.DocumentSnapshot) (map[string][]byte, error) {
 	files := make(map[string][]byte, len(docs))
 	for _, d := range docs {
 		path, content, err := decodeFile(d)

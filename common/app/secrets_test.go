@@ -1,0 +1,240 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	secretmanager "cloud.google.com/go/secretmanager/apiv1"
+	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/routebot/routebot/common/app"
+	"github.com/routebot/routebot/common/config"
+	"github.com/routebot/routebot/common/logging"
+	"github.com/routebot/routebot/functions/scenario"
+	"github.com/routebot/routebot/internal/apptest"
+	"github.com/routebot/routebot/internal/grpctest"
+	"github.com/routebot/routebot/internal/logtest"
+)
+
+// heldSecrets is a Secret Manager of pinned versions that answers an access
+// only once release is closed, recording each request. With releaseAfter
+// set, it closes release itself once that many different versions have been
+// asked for.
+type heldSecrets struct {
+	secretmanagerpb.UnimplementedSecretManagerServiceServer
+	release      chan struct{}
+	asked        chan *secretmanagerpb.AccessSecretVersionRequest // buffered
+	releaseAfter int
+
+	mu     sync.Mutex
+	values map[string]string // version name → payload
+	names  map[string]bool   // asked for
+}
+
+func (f *heldSecrets) add(name, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.values == nil {
+		f.values = map[string]string{}
+	}
+	f.values[name] = value
+}
+
+func (f *heldSecrets) AccessSecretVersion(ctx context.Context, req *secretmanagerpb.AccessSecretVersionRequest) (*secretmanagerpb.AccessSecretVersionResponse, error) {
+	select {
+	case f.asked <- proto.Clone(req).(*secretmanagerpb.AccessSecretVersionRequest):
+	default: // the test reads only the first few
+	}
+	f.mu.Lock()
+	v, ok := f.values[req.GetName()]
+	if f.names == nil {
+		f.names = map[string]bool{}
+	}
+	if f.names[req.GetName()] = true; f.releaseAfter > 0 && len(f.names) == f.releaseAfter {
+		close(f.release)
+	}
+	f.mu.Unlock()
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "Secret Version [%s] not found.", req.GetName())
+	}
+	select {
+	case <-f.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return &secretmanagerpb.AccessSecretVersionResponse{Name: req.GetName(), Payload: &secretmanagerpb.SecretPayload{Data: []byte(v)}}, nil
+}
+
+// secretManager is a Secret Manager client on fake.
+func secretManager(t *testing.T, fake *heldSecrets) *secretmanager.Client {
+	t.Helper()
+	conn := grpctest.Dial(t, func(s *grpc.Server) { secretmanagerpb.RegisterSecretManagerServiceServer(s, fake) })
+	client, err := secretmanager.NewClient(context.Background(), option.WithGRPCConn(conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// TestStartUpFetchesSecretsTogether: the gateway token, the JWT key and the
+// session key come from Secret Manager, which answers none of them before it
+// has been asked for all three. Fetched one after the other, the start would
+// wait for the first until its deadline; fetched together (and beside the
+// store's opening), the app starts and a turn is answered.
+func TestStartUpFetchesSecretsTogether(t *testing.T) {
+	const (
+		tokenName   = "projects/routebot-prod/secrets/gateway-token/versions/2"
+		jwtName     = "projects/routebot-prod/secrets/gateway-jwt-key/versions/1"
+		sessionName = "projects/routebot-prod/secrets/session-key/versions/5"
+	)
+	fake := &heldSecrets{release: make(chan struct{}), asked: make(chan *secretmanagerpb.AccessSecretVersionRequest, 16), releaseAfter: 3}
+	fake.add(tokenName, apiToken)
+	fake.add(jwtName, strings.Repeat("j", 48))
+	fake.add(sessionName, strings.Repeat("s", 48))
+	env := map[string]string{"ROUTEBOT_STORE": "memory", "ROUTEBOT_API_TOKEN": tokenName,
+		"ROUTEBOT_JWT_KEY": jwtName, "ROUTEBOT_SESSION_KEY": sessionName}
+	a := apptest.Build(t, env, false, nil, app.WithSecretManager(secretManager(t, fake)))
+	h := scenario.FromApp(a)
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(
+		`{"CallId":"SECRETS-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`))
+	r.Header.Set("Authorization", "Bearer "+apiToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"ServiceCode":"S0000"`) {
+		t.Fatalf("greeting with the token from Secret Manager: %d %s", w.Code, w.Body)
+	}
+	if n := len(fake.asked); n != 3 {
+		t.Errorf("Secret Manager asked %d times, want once per secret", n)
+	}
+}
+
+// TestGreetingDoesNotWaitForTheLLMKey: with ROUTEBOT_LLM_API_KEY in Secret
+// Manager, the app starts and answers a greeting while the key is still
+// being fetched (only an LLM classifier needs it); once it arrives, the LLM
+// gets it and classifies.
+func TestGreetingDoesNotWaitForTheLLMKey(t *testing.T) {
+	const keyName = "projects/routebot-prod/secrets/llm-key/versions/3"
+	fake := &heldSecrets{release: make(chan struct{}), asked: make(chan *secretmanagerpb.AccessSecretVersionRequest, 16)}
+	fake.add(keyName, llmKey)
+	var once sync.Once
+	release := func() { once.Do(func() { close(fake.release) }) }
+	t.Cleanup(release)
+	client := secretManager(t, fake)
+
+	llm, baseURL := startLLM(t)
+	env := llmEnv(t, baseURL)
+	env["ROUTEBOT_API_TOKEN"], env["ROUTEBOT_STORE"] = apiToken, "memory"
+	env["ROUTEBOT_LLM_API_KEY"] = keyName
+	env["ROUTEBOT_CLASSIFY_TIMEOUT"], env["ROUTEBOT_TURN_TIMEOUT"] = "10s", "20s"
+	cfg, err := config.Load(func(k string) string { return env[k] }, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logtest.Buffer{}
+	type result struct {
+		a   *app.App
+		err error
+	}
+	built := make(chan result, 1)
+	go func() {
+		a, err := app.Build(context.Background(), cfg, logging.New(logs, slog.LevelDebug), app.WithSecretManager(client))
+		built <- result{a, err}
+	}()
+	var a *app.App
+	select {
+	case r := <-built:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		a = r.a
+		t.Cleanup(func() { a.Close() })
+	case <-time.After(30 * time.Second): // a guard, not a measurement
+		t.Fatal("app.Build is waiting for ROUTEBOT_LLM_API_KEY from Secret Manager")
+	}
+	select {
+	case req := <-fake.asked:
+		if want := (&secretmanagerpb.AccessSecretVersionRequest{Name: keyName}); !proto.Equal(req, want) {
+			t.Fatalf("Secret Manager asked %v, want %v", req, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the LLM key was never asked for")
+	}
+
+	h := scenario.FromApp(a)
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(
+		`{"CallId":"KEY-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`))
+	r.Header.Set("Authorization", "Bearer "+apiToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r) // the key's access is held: this greeting cannot wait for it
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"ServiceCode":"S0000"`) {
+		t.Fatalf("greeting while the LLM key is being fetched: %d %s", w.Code, w.Body)
+	}
+
+	release()
+	ready(t, a)
+	doc, _ := call(t, h, "KEY-2", utterance)
+	checkRoute(t, doc, toRefundNotice) // the fake LLM refuses any other key
+	if n := llm.endpoint.Requests(); n < 2 {
+		t.Errorf("LLM asked %d times, want the warm-up's and the turn's", n)
+	}
+	if n := len(fake.asked); n != 0 {
+		t.Errorf("the LLM key was fetched %d more times, want once", n)
+	}
+	assertPrivate(t, logs.String(), utterance)
+}
+
+// TestLLMKeyFetchedLate: while Secret Manager does not give the LLM key (the
+// secret has no version yet, as before step 3 of docs/deploy.md), calls are
+// answered and the LLM tenant classifies with its examples; the key is asked
+// for again in the background, and once it exists the LLM classifies, in
+// the same process.
+func TestLLMKeyFetchedLate(t *testing.T) {
+	const keyName = "projects/routebot-prod/secrets/llm-key/versions/4"
+	fake := &heldSecrets{release: make(chan struct{}), asked: make(chan *secretmanagerpb.AccessSecretVersionRequest, 16)}
+	close(fake.release)
+	llm, baseURL := startLLM(t)
+	env := llmEnv(t, baseURL)
+	env["ROUTEBOT_LLM_API_KEY"] = keyName
+	env["ROUTEBOT_CLASSIFY_TIMEOUT"], env["ROUTEBOT_TURN_TIMEOUT"] = "10s", "20s"
+	a, logs := build(t, env, app.WithSecretManager(secretManager(t, fake)))
+	ready(t, a)
+	h := scenario.FromApp(a)
+	doc, _ := call(t, h, "NOKEY-1", utterance)
+	checkRoute(t, doc, toBirthDate)
+	if n := llm.endpoint.Requests(); n != 0 {
+		t.Errorf("LLM asked %d times without its key", n)
+	}
+	warn := logs.Find(t, "classify: primary classifier failed, using the fallback")
+	if e, _ := warn["error"].(string); !strings.Contains(e, "ROUTEBOT_LLM_API_KEY") || !strings.Contains(e, keyName) {
+		t.Errorf("fallback warning %v, want ROUTEBOT_LLM_API_KEY and the secret's name", warn)
+	}
+
+	fake.add(keyName, llmKey) // the operator adds the version
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 2; ; i++ {
+		if doc, _ = call(t, h, fmt.Sprintf("NOKEY-%d", i), utterance); doc["ServiceCode"] == toRefundNotice["ServiceCode"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the LLM never classified after the key was added: %v\n%s", doc, logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if logs.Find(t, "ROUTEBOT_LLM_API_KEY cannot be fetched; LLM classifications use the embedded classifier until it is") == nil {
+		t.Errorf("the failed fetch was not logged:\n%s", logs)
+	}
+	assertPrivate(t, logs.String(), utterance)
+}
