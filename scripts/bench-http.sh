@@ -8,25 +8,38 @@
 # per turn (user+system, from /proc): on a machine shared with other work
 # that figure moves much less than turns/s, and its ratio is the one to
 # trust when the two disagree. With -n > 1 the runs alternate routebot and
-# floor, and a last line gives the median of each ratio.
+# floor, and a last line gives the median of each ratio. With -b REV the
+# cmd/local of git revision REV runs too, before each routebot run, and its
+# line and ratio to the floor are printed the same way: before and after a
+# change, measured side by side.
 #
-#   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3]    (needs wrk: apt-get install wrk)
+#   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3] [-b REV]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dur=10s conns=32 runs=1
-while getopts d:c:n: opt; do
+dur=10s conns=32 runs=1 base=
+while getopts d:c:n:b: opt; do
 	case $opt in
-	d) dur=$OPTARG ;; c) conns=$OPTARG ;; n) runs=$OPTARG ;;
-	*) echo "usage: $0 [-d DURATION] [-c CONNECTIONS] [-n RUNS]" >&2; exit 2 ;;
+	d) dur=$OPTARG ;; c) conns=$OPTARG ;; n) runs=$OPTARG ;; b) base=$OPTARG ;;
+	*) echo "usage: $0 [-d DURATION] [-c CONNECTIONS] [-n RUNS] [-b REV]" >&2; exit 2 ;;
 	esac
 done
 command -v wrk >/dev/null || { echo "bench-http: wrk not found (apt-get install wrk)" >&2; exit 1; }
 bin=$(mktemp -d)
 pid=
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$bin"; }
+cleanup() {
+	[[ -n $pid ]] && kill "$pid" 2>/dev/null
+	wait 2>/dev/null
+	[[ -d $bin/base-src ]] && git worktree remove --force "$bin/base-src"
+	rm -rf "$bin"
+}
 trap cleanup EXIT
 go build -o "$bin/local" ./cmd/local
 go build -o "$bin/floor" ./cmd/floor
+if [[ -n $base ]]; then
+	git worktree add --detach "$bin/base-src" "$base" >/dev/null 2>&1 ||
+		{ echo "bench-http: no git revision $base" >&2; exit 1; }
+	(cd "$bin/base-src" && go build -o "$bin/base" ./cmd/local)
+fi
 
 server_cpu=() load_cpu=()
 if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
@@ -71,10 +84,16 @@ measure() {
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else print v*1000 }'; }
 
 printf '%-4s %-9s %10s %8s %8s %12s\n' run server turns/s p50_ms p99_ms cpu_us/turn
-ratios=()
+ratios=() base_ratios=()
 for run in $(seq "$runs"); do
+	if [[ -n $base ]]; then
+		read -r _ b_rps b_p50 b_p99 b_cpu < <(measure base "$bin/base")
+	fi
 	read -r _ r_rps r_p50 r_p99 r_cpu < <(measure routebot "$bin/local")
 	read -r _ f_rps f_p50 f_p99 f_cpu < <(measure floor "$bin/floor" -addr "127.0.0.1:$port")
+	if [[ -n $base ]]; then
+		printf '%-4s %-9s %10s %8s %8s %12s\n' "$run" base "$b_rps" "$(to_ms "$b_p50")" "$(to_ms "$b_p99")" "$b_cpu"
+	fi
 	printf '%-4s %-9s %10s %8s %8s %12s\n' "$run" routebot "$r_rps" "$(to_ms "$r_p50")" "$(to_ms "$r_p99")" "$r_cpu"
 	printf '%-4s %-9s %10s %8s %8s %12s\n' "$run" floor "$f_rps" "$(to_ms "$f_p50")" "$(to_ms "$f_p99")" "$f_cpu"
 	ratio=$(awk -v a="$r_rps" -v b="$f_rps" -v c="$(to_ms "$r_p99")" -v d="$(to_ms "$f_p99")" -v e="$r_cpu" -v f="$f_cpu" \
@@ -82,11 +101,25 @@ for run in $(seq "$runs"); do
 	ratios+=("$ratio")
 	read -r tr pr cr <<<"$ratio"
 	printf '%-4s ratio     turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$run" "$tr" "$pr" "$cr"
+	if [[ -n $base ]]; then
+		ratio=$(awk -v a="$b_rps" -v b="$f_rps" -v c="$(to_ms "$b_p99")" -v d="$(to_ms "$f_p99")" -v e="$b_cpu" -v f="$f_cpu" \
+			'BEGIN { printf "%.0f %.2f %.0f", 100*a/b, c/d, 100*f/e }')
+		base_ratios+=("$ratio")
+		read -r tr pr cr <<<"$ratio"
+		printf '%-4s base      turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$run" "$tr" "$pr" "$cr"
+	fi
 done
 if ((runs > 1)); then
 	median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-	tr=$(printf '%s\n' "${ratios[@]}" | awk '{print $1}' | median)
-	pr=$(printf '%s\n' "${ratios[@]}" | awk '{print $2}' | median)
-	cr=$(printf '%s\n' "${ratios[@]}" | awk '{print $3}' | median)
-	printf 'median of %d runs: turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$runs" "$tr" "$pr" "$cr"
+	# summary NAME RATIO...: the median of each of the runs' three ratios.
+	summary() {
+		local name=$1
+		shift
+		tr=$(printf '%s\n' "$@" | awk '{print $1}' | median)
+		pr=$(printf '%s\n' "$@" | awk '{print $2}' | median)
+		cr=$(printf '%s\n' "$@" | awk '{print $3}' | median)
+		printf '%s, median of %d runs: turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$name" "$runs" "$tr" "$pr" "$cr"
+	}
+	[[ -n $base ]] && summary "base $base" "${base_ratios[@]}"
+	summary routebot "${ratios[@]}"
 fi
