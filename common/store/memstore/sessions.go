@@ -17,7 +17,8 @@ const shards = 64
 // hash: the map has no string keys and a call no other objects, so the
 // garbage collector, which a busy local run's hundreds of thousands of live
 // calls would otherwise keep busy, has one object a call to mark and
-// nothing in it to scan (encoding in codec.go).
+// nothing in it to scan (a call's layout: call.appendTo; a session's:
+// codec.go).
 type shard struct {
 	mu    sync.Mutex
 	calls map[uint64][]byte // hash → the call; never changed once stored (Log reads one outside the lock)
@@ -82,7 +83,7 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 		return err
 	}
 	c.Session.CallID = callID
-	next := call{id: callID, logged: cur.logged, log: cur.log}
+	next := call{id: callID, log: cur.log}
 	if !c.Session.Expires.IsZero() {
 		next.expires = c.Session.Expires.UnixNano()
 	}
@@ -92,7 +93,6 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 	if c.Record != nil {
 		sh.scratch[0] = encodeRecord(sh.scratch[0][:0], *c.Record)
 		rec = sh.scratch[0]
-		next.logged++
 	}
 	// A new allocation, not the old call's space: Log may be reading it.
 	sh.put(h, callID, next.appendTo(make([]byte, 0, next.size()+len(rec)), rec))
@@ -152,24 +152,22 @@ func (s *Store) Sweep() int {
 type call struct {
 	id      string
 	expires int64 // the session's Expires in Unix nanoseconds; 0: never
-	logged  int   // entries in log
 	session []byte
 	log     []byte
 }
 
 func (c call) expired(now int64) bool { return c.expires != 0 && now >= c.expires }
 
-// size is how many bytes appendTo writes before the record.
+// size is at least how many bytes appendTo writes before the record.
 func (c call) size() int {
-	return 3*binary.MaxVarintLen64 + len(c.id) + binary.MaxVarintLen64 + len(c.session) + len(c.log)
+	return 3*binary.MaxVarintLen64 + len(c.id) + len(c.session) + len(c.log)
 }
 
-// appendTo appends the call's encoding (id, expires, logged, session, log)
+// appendTo appends the call's encoding (id, expires, session, log)
 // and then rec, the log's newest record.
 func (c call) appendTo(b, rec []byte) []byte {
 	b = appendString(b, c.id)
 	b = binary.AppendVarint(b, c.expires)
-	b = binary.AppendUvarint(b, uint64(c.logged))
 	b = binary.AppendUvarint(b, uint64(len(c.session)))
 	b = append(b, c.session...)
 	b = append(b, c.log...)
@@ -189,7 +187,7 @@ func parseCall(b []byte) (call, error) {
 	}
 	r := &reader{b: b}
 	r.bytes() // the id, which the caller knows
-	c := call{expires: r.varint(), logged: int(r.uvarint())}
+	c := call{expires: r.varint()}
 	c.session = r.bytes()
 	c.log = r.b
 	return c, r.err
