@@ -130,29 +130,38 @@ func nexusLevels(t testing.TB) [3][]string {
 // the second answer and how long it took.
 func call(t testing.TB, h http.Handler, callID, words string) (map[string]any, time.Duration) {
 	t.Helper()
-	turn := func(fields map[string]any) map[string]any {
-		t.Helper()
-		fields["CallId"], fields["ChatBotKey"], fields["Customer"], fields["Agent"] = callID, "bot00001", "01012345678", 1000
-		body, _ := json.Marshal(fields)
-		r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", bytes.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+apiToken)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		var doc map[string]any
-		if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
-			t.Fatalf("answer is not JSON: %v: %s", err, w.Body)
-		}
-		if w.Code != http.StatusOK || doc["TransCode"] != "200" {
-			t.Fatalf("HTTP %d: %s", w.Code, w.Body)
-		}
-		return doc
-	}
-	if greeting := turn(map[string]any{"IsFirstChat": "Y"}); greeting["ScenarioCode"] != "greeting" {
+	greet(t, h, callID)
+	start := time.Now()
+	doc := turn(t, h, callID, map[string]any{"ScenarioCode": "greeting", "ChatMsg": words})
+	return doc, time.Since(start)
+}
+
+// greet plays the first turn of callID and fails unless it is the greeting.
+func greet(t testing.TB, h http.Handler, callID string) {
+	t.Helper()
+	if greeting := turn(t, h, callID, map[string]any{"IsFirstChat": "Y"}); greeting["ScenarioCode"] != "greeting" {
 		t.Fatalf("first turn %v", greeting)
 	}
-	start := time.Now()
-	doc := turn(map[string]any{"ScenarioCode": "greeting", "ChatMsg": words})
-	return doc, time.Since(start)
+}
+
+// turn plays one turn of callID with fields and the demo caller's, and
+// fails unless it is answered with TransCode 200.
+func turn(t testing.TB, h http.Handler, callID string, fields map[string]any) map[string]any {
+	t.Helper()
+	fields["CallId"], fields["ChatBotKey"], fields["Customer"], fields["Agent"] = callID, "bot00001", "01012345678", 1000
+	body, _ := json.Marshal(fields)
+	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+apiToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var doc map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, w.Body)
+	}
+	if w.Code != http.StatusOK || doc["TransCode"] != "200" {
+		t.Fatalf("HTTP %d: %s", w.Code, w.Body)
+	}
+	return doc
 }
 
 // routes are where SCENARIO01 sends the caller after the greeting.
@@ -526,14 +535,7 @@ func TestClassifierTrainsAfterTheGreeting(t *testing.T) {
 		t.Fatalf("%d Dialogflow clients made by compiling the tenant, want none before its first answer", n)
 	}
 	h := scenario.FromApp(a)
-	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(
-		`{"CallId":"TRAIN-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`))
-	r.Header.Set("Authorization", "Bearer "+apiToken)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"ServiceCode":"S0000"`) {
-		t.Fatalf("greeting: %d %s", w.Code, w.Body)
-	}
+	greet(t, h, "TRAIN-1")
 	select {
 	case <-entered:
 	case <-time.After(30 * time.Second): // a guard, not a measurement

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -107,15 +105,7 @@ func TestStartUpFetchesSecretsTogether(t *testing.T) {
 	env := map[string]string{"ROUTEBOT_STORE": "memory", "ROUTEBOT_API_TOKEN": tokenName,
 		"ROUTEBOT_JWT_KEY": jwtName, "ROUTEBOT_SESSION_KEY": sessionName}
 	a := apptest.Build(t, env, false, nil, app.WithSecretManager(secretManager(t, fake)))
-	h := scenario.FromApp(a)
-	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(
-		`{"CallId":"SECRETS-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`))
-	r.Header.Set("Authorization", "Bearer "+apiToken)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"ServiceCode":"S0000"`) {
-		t.Fatalf("greeting with the token from Secret Manager: %d %s", w.Code, w.Body)
-	}
+	greet(t, scenario.FromApp(a), "SECRETS-1") // authenticated with the token from Secret Manager
 	if n := len(fake.asked); n != 3 {
 		t.Errorf("Secret Manager asked %d times, want once per secret", n)
 	}
@@ -174,14 +164,7 @@ func TestGreetingDoesNotWaitForTheLLMKey(t *testing.T) {
 	}
 
 	h := scenario.FromApp(a)
-	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(
-		`{"CallId":"KEY-1","ChatBotKey":"bot00001","Customer":"01012345678","Agent":1000,"IsFirstChat":"Y"}`))
-	r.Header.Set("Authorization", "Bearer "+apiToken)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r) // the key's access is held: this greeting cannot wait for it
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"ServiceCode":"S0000"`) {
-		t.Fatalf("greeting while the LLM key is being fetched: %d %s", w.Code, w.Body)
-	}
+	greet(t, h, "KEY-1") // the key's access is held: this greeting cannot wait for it
 
 	release()
 	ready(t, a)
