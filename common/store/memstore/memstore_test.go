@@ -154,3 +154,57 @@ func BenchmarkGCWithCalls(b *testing.B) {
 	}
 	runtime.KeepAlive(s)
 }
+
+// TestLogWhileTurnsCommit reads a call's log while its turns commit: every
+// read is a whole log of the turns committed so far (go test -race checks
+// that Log, which reads outside the lock, never sees a buffer change).
+func TestLogWhileTurnsCommit(t *testing.T) {
+	for name, s := range map[string]*Store{
+		"random hash":           New(nil),
+		"every CallId collides": newStore(nil, func(string) uint64 { return 7 }),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			const turns = 200
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := range turns {
+					for _, id := range []string{"LW-1", "LW-2"} { // two calls in one shard when they collide
+						err := s.Transact(ctx, id, func(cur session.Session, _ bool) (store.Commit, error) {
+							cur.Turn++
+							return store.Commit{Write: true, Session: cur, Record: &session.Record{Turn: i + 1, ChatMsg: id}}, nil
+						})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}
+			}()
+			for last := 0; ; {
+				recs, err := s.Log(ctx, "LW-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(recs) < last {
+					t.Fatalf("log shrank from %d to %d entries", last, len(recs))
+				}
+				for i, r := range recs {
+					if r.Seq != i+1 || r.Turn != i+1 || r.ChatMsg != "LW-1" {
+						t.Fatalf("entry %d is %+v", i, r)
+					}
+				}
+				last = len(recs)
+				select {
+				case <-done:
+					if recs, _ := s.Log(ctx, "LW-1"); len(recs) != turns {
+						t.Fatalf("%d entries at the end, want %d", len(recs), turns)
+					}
+					return
+				default:
+				}
+			}
+		})
+	}
+}
