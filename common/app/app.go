@@ -9,7 +9,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,6 +112,13 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	a.Dialogflow = dfc
 	a.onClose(dfc.Close)
 
+	// What Build starts (the tenants listener, secret refreshes, the LLM
+	// key's fetch) lives until Close, also when Build fails: a deployed
+	// function retries a failed start every few seconds, and each attempt's
+	// refreshes would otherwise run for ever on a closed client.
+	life, stop := context.WithCancel(ctx)
+	a.onClose(func() error { stop(); return nil })
+
 	// The store (on Firestore, the tenants listener's first snapshot) and
 	// the secrets every turn needs (each perhaps a Secret Manager fetch) do
 	// not depend on each other: a cold start waits for the slowest of them,
@@ -120,11 +126,11 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	var st Store
 	var storeErr, authErr, keysErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { st, storeErr = a.openStore(ctx) })
-	wg.Go(func() { a.Auth, authErr = a.verifier(ctx) })
-	wg.Go(func() { a.RequestKeys, keysErr = a.requestKeys(ctx) })
+	wg.Go(func() { st, storeErr = a.openStore(life) })
+	wg.Go(func() { a.Auth, authErr = a.verifier(life) })
+	wg.Go(func() { a.RequestKeys, keysErr = a.requestKeys(life) })
 	wg.Wait()
-	if err := cmp.Or(storeErr, authErr, keysErr); err != nil {
+	if err := errors.Join(storeErr, authErr, keysErr); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -134,10 +140,8 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 	case secrets.IsVersionName(cfg.LLMAPIKey):
 		// Only an LLM classification needs the key, and no greeting waits
 		// for Secret Manager: fetched in the background from now on.
-		fctx, stop := context.WithCancel(ctx)
-		a.onClose(func() error { stop(); return nil })
 		a.llmKey = newLateSecret()
-		go a.llmKey.fetch(fctx, func(ctx context.Context) (*secrets.Secret, error) { return a.resolve(ctx, cfg.LLMAPIKey) },
+		go a.llmKey.fetch(life, func(ctx context.Context) (*secrets.Secret, error) { return a.resolve(ctx, cfg.LLMAPIKey) },
 			func(err error, retry time.Duration) {
 				logger.Error("ROUTEBOT_LLM_API_KEY cannot be fetched; LLM classifications use the embedded classifier until it is",
 					"error", err, "retryIn", retry.String())

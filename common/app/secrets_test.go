@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"go.uber.org/goleak"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -73,6 +75,23 @@ func (f *heldSecrets) AccessSecretVersion(ctx context.Context, req *secretmanage
 		return nil, ctx.Err()
 	}
 	return &secretmanagerpb.AccessSecretVersionResponse{Name: req.GetName(), Payload: &secretmanagerpb.SecretPayload{Data: []byte(v)}}, nil
+}
+
+// ListSecretVersions lists the versions added under req's secret, all
+// enabled (what a .../versions/latest name needs).
+func (f *heldSecrets) ListSecretVersions(_ context.Context, req *secretmanagerpb.ListSecretVersionsRequest) (*secretmanagerpb.ListSecretVersionsResponse, error) {
+	if req.GetFilter() != "state:ENABLED" {
+		return nil, status.Errorf(codes.InvalidArgument, "filter %q, want state:ENABLED", req.GetFilter())
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	resp := &secretmanagerpb.ListSecretVersionsResponse{}
+	for name := range f.values {
+		if strings.HasPrefix(name, req.GetParent()+"/versions/") {
+			resp.Versions = append(resp.Versions, &secretmanagerpb.SecretVersion{Name: name, State: secretmanagerpb.SecretVersion_ENABLED})
+		}
+	}
+	return resp, nil
 }
 
 // secretManager is a Secret Manager client on fake.
@@ -220,4 +239,36 @@ func TestLLMKeyFetchedLate(t *testing.T) {
 		t.Errorf("the failed fetch was not logged:\n%s", logs)
 	}
 	assertPrivate(t, logs.String(), utterance)
+}
+
+// TestFailedStartStopsSecretRefreshes: a start that fails (here the
+// gateway token's secret is missing) after the session key's .../latest
+// began refreshing leaves no refresh running. A deployed function retries a
+// failed start every few seconds; each attempt's refreshes ran for ever.
+func TestFailedStartStopsSecretRefreshes(t *testing.T) {
+	fake := &heldSecrets{release: make(chan struct{}), asked: make(chan *secretmanagerpb.AccessSecretVersionRequest, 16)}
+	close(fake.release)
+	fake.add("projects/routebot-prod/secrets/session-key/versions/1", strings.Repeat("s", 48))
+	client := secretManager(t, fake)
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"ROUTEBOT_STORE": "memory", "ROUTEBOT_SECRET_REFRESH": "10ms",
+			"ROUTEBOT_API_TOKEN":   "projects/routebot-prod/secrets/gateway-token/versions/2",
+			"ROUTEBOT_SESSION_KEY": "projects/routebot-prod/secrets/session-key/versions/latest"}[k]
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake's connection is up before the snapshot: its goroutines are
+	// the test's, not Build's.
+	if _, err := client.AccessSecretVersion(context.Background(), &secretmanagerpb.AccessSecretVersionRequest{
+		Name: "projects/routebot-prod/secrets/session-key/versions/1"}); err != nil {
+		t.Fatal(err)
+	}
+	before := goleak.IgnoreCurrent()
+	a, err := app.Build(context.Background(), cfg, logging.New(io.Discard, nil), app.WithSecretManager(client))
+	if err == nil {
+		a.Close()
+		t.Fatal("Build succeeded without the gateway token's secret")
+	}
+	goleak.VerifyNone(t, before)
 }
