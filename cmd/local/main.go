@@ -149,6 +149,6 @@ func servingAttrs(a *app.App, addr net.Addr, start time.Time) []any {
 func handler(a *app.App, streams *stream.Server) http.Handler {
 	g := gateway.New(a)
 	g.Handle("/tenants/{tenant}/profile", profile.FromApp(a))
-	streams.Register(g.ServeMux)
+	streams.Register(g)
 	return g
 }

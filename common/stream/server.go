@@ -144,8 +144,14 @@ func NewServer(conv Conversations, tr Transcripts, auth Verifier, opts Options) 
 		ctx: ctx, cancel: cancel, legs: map[legKey]*leg{}, calls: map[string]*call{}}
 }
 
+// Mux is where Register mounts the service's routes: an http.ServeMux, or
+// the gateway's router in the local run.
+type Mux interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register mounts the service's routes on mux.
-func (s *Server) Register(mux *http.ServeMux) {
+func (s *Server) Register(mux Mux) {
 	mux.HandleFunc("GET /v1/stream", s.serveStream)
 	mux.HandleFunc("POST /v1/calls/{callId}/complete", s.serveComplete)
 }

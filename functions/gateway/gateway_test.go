@@ -60,12 +60,16 @@ func (n named) ServeHTTP(w http.ResponseWriter, _ *http.Request) { _, _ = w.Writ
 
 // TestRouterMatchesMux: the router's short cut for call turns reaches the
 // handler the mux would have chosen, for every kind of path, with the local
-// run's extra routes mounted too.
+// run's extra routes mounted, and with a route that claims one-segment
+// paths too (which turns the short cut off).
 func TestRouterMatchesMux(t *testing.T) {
-	g := newRouter(named("turn"), named("classify"))
-	g.Handle("/tenants/{tenant}/profile", named("profile"))
-	g.Handle("POST /v1/calls/{callId}/complete", named("complete"))
-	tests := []struct{ method, path string }{
+	local := newRouter(named("turn"), named("classify"))
+	local.Handle("/tenants/{tenant}/profile", named("profile"))
+	local.Handle("POST /v1/calls/{callId}/complete", named("complete"))
+	local.HandleFunc("GET /v1/stream", named("stream").ServeHTTP)
+	claiming := newRouter(named("turn"), named("classify"))
+	claiming.Handle("/debug", named("debug"))
+	paths := []struct{ method, path string }{
 		{http.MethodPost, "/SCENARIO01"},
 		{http.MethodPost, "/healthz"},
 		{http.MethodGet, "/healthz"},
@@ -81,20 +85,42 @@ func TestRouterMatchesMux(t *testing.T) {
 		{http.MethodPost, "/%ED%85%8C%EC%8A%A4%ED%8A%B8"},
 		{http.MethodPost, "/tenants/nexus/profile"},
 		{http.MethodPost, "/v1/calls/C1/complete"},
+		{http.MethodGet, "/v1/stream"},
+		{http.MethodPost, "/debug"},
+		{http.MethodPost, "/debug/"},
+	}
+	for name, g := range map[string]*Router{"local run's routes": local, "a route claiming /debug": claiming} {
+		for _, tt := range paths {
+			t.Run(name+"/"+tt.method+" "+tt.path, func(t *testing.T) {
+				direct := httptest.NewRecorder()
+				g.ServeHTTP(direct, httptest.NewRequest(tt.method, tt.path, nil))
+				viaMux := httptest.NewRecorder()
+				g.mux.ServeHTTP(viaMux, httptest.NewRequest(tt.method, tt.path, nil))
+				if direct.Code != viaMux.Code || direct.Body.String() != viaMux.Body.String() || direct.Header().Get("Location") != viaMux.Header().Get("Location") {
+					t.Errorf("router: HTTP %d %q, mux: HTTP %d %q", direct.Code, direct.Body, viaMux.Code, viaMux.Body)
+				}
+			})
+		}
+	}
+	if !local.short || claiming.short {
+		t.Errorf("short cut taken: %v with the local run's routes (want true), %v with /debug (want false)", local.short, claiming.short)
+	}
+}
+
+func TestClaimsTurns(t *testing.T) {
+	tests := []struct {
+		pattern string
+		want    bool
+	}{
+		{"/x", true}, {"/{x}", true}, {"/x/", true}, {"/x/{$}", true}, {"POST /x", true}, {"example.com/x", true},
+		{"/{rest...}", true},
+		{"GET /healthz", false}, {"/v1/stream", false}, {"POST /v1/calls/{callId}/complete", false},
+		{"/tenants/{tenant}/profile", false}, {"/{code}/chat-gpt", false}, {"/{$}", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			direct := httptest.NewRecorder()
-			g.ServeHTTP(direct, httptest.NewRequest(tt.method, tt.path, nil))
-			viaMux := httptest.NewRecorder()
-			g.ServeMux.ServeHTTP(viaMux, httptest.NewRequest(tt.method, tt.path, nil))
-			if direct.Code != viaMux.Code || direct.Body.String() != viaMux.Body.String() || direct.Header().Get("Location") != viaMux.Header().Get("Location") {
-				t.Errorf("router: HTTP %d %q, mux: HTTP %d %q", direct.Code, direct.Body, viaMux.Code, viaMux.Body)
-			}
-		})
-	}
-	if !isTurnPath("/SCENARIO01") {
-		t.Error("a call turn's path does not take the short cut")
+		if got := claimsTurns(tt.pattern); got != tt.want {
+			t.Errorf("claimsTurns(%q) = %v, want %v", tt.pattern, got, tt.want)
+		}
 	}
 }
 
@@ -108,7 +134,7 @@ func BenchmarkRoute(b *testing.B) {
 	for _, bb := range []struct {
 		name string
 		h    http.Handler
-	}{{"router", g}, {"mux", g.ServeMux}} {
+	}{{"router", g}, {"mux", g.mux}} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
