@@ -217,6 +217,30 @@ func TestVariables(t *testing.T) {
 	}
 }
 
+// TestTurnTakesOverVars: the outcome's session keeps the caller's Vars map
+// (the stores hand a transaction its own copy, so no copy is made), and a
+// session of another scenario starts with a map of its own.
+func TestTurnTakesOverVars(t *testing.T) {
+	f := demoFlow(t, "SCENARIO01")
+	cur := at("greeting")
+	out, werr := (&Engine{}).Turn(f, cur, true, Turn{ScenarioCode: "greeting", ChatMsg: "배송", Class: leaf(t, f, "배송조회"), Now: now})
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	if cur.Vars["category3"] != "배송조회" || out.Session.Vars["category3"] != "배송조회" {
+		t.Errorf("caller's Vars %v, outcome's %v: want one map, updated", cur.Vars, out.Session.Vars)
+	}
+	other := at("greeting")
+	other.Scenario = "star-wars"
+	out, werr = (&Engine{}).Turn(f, other, true, Turn{ScenarioCode: wire.Silence, Now: now})
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	if out.Session.Vars["name"] = "changed"; other.Vars["name"] != "김민수" {
+		t.Errorf("another scenario's session shares its Vars with the new one: %v", other.Vars)
+	}
+}
+
 func TestUtterance(t *testing.T) {
 	f := demoFlow(t, "SCENARIO01")
 	tests := []struct {

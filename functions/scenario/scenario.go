@@ -155,9 +155,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 	h.log(r, st.req, code, werr, &st.lg, start)
 	if st.flow != nil {
-		// Answered: the tenant's classifier may train now (a no-op once
-		// started). A greeting, which does not classify, never waits for
-		// the CPU that training takes.
+		// The answer is written (net/http sends it when this returns): the
+		// tenant's classifier may train now (a no-op once started). A
+		// greeting, which does not classify, does not share its turn's CPU
+		// with training.
 		if c, ok := st.flow.Tenant.Classifier.(starter); ok {
 			c.Start()
 		}

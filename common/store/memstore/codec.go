@@ -105,9 +105,9 @@ func (r *reader) time() time.Time {
 	return time.Time{}
 }
 
-// decodeSession decodes what encodeSession wrote in two allocations, one
-// for LastAnswer and one for every string field (substrings of one copy):
-// the caller owns the result and may change it without touching b.
+// decodeSession decodes what encodeSession wrote: every string field a
+// substring of one copy, LastAnswer a copy of its own, Vars a new map. The
+// caller owns the result and may change it without touching b.
 func decodeSession(callID string, b []byte) (session.Session, error) {
 	if len(b) == 0 {
 		return session.Session{}, nil

@@ -36,11 +36,11 @@ func TestConformance(t *testing.T) {
 }
 
 // testClock checks expiry against the injected clock, and Sweep.
-func testClock(t *testing.T, newStore func(now func() time.Time) *Store) {
+func testClock(t *testing.T, open func(now func() time.Time) *Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := t0
-	s := newStore(func() time.Time { return clock })
+	s := open(func() time.Time { return clock })
 	for _, id := range []string{"a", "b"} {
 		err := s.Transact(ctx, id, func(session.Session, bool) (store.Commit, error) {
 			return store.Commit{Write: true, Session: session.Session{Turn: 1, Expires: t0.Add(time.Minute)}}, nil
@@ -108,11 +108,17 @@ func BenchmarkTransact(b *testing.B) {
 // FuzzSessionCodec checks that a session survives encodeSession and
 // decodeSession unchanged, whatever its strings hold.
 func FuzzSessionCodec(f *testing.F) {
-	f.Add("nexus", "SCENARIO01", "greeting", "k1", "name", "김민수", []byte(`{"CallId":"X"}`), 3, -1, int64(1e18))
-	f.Add("", "", "", "", "", "", []byte(nil), 0, 0, int64(0))
-	f.Fuzz(func(t *testing.T, tenant, scenario, step, key, k, v string, answer []byte, turn, silence int, expires int64) {
+	f.Add("nexus", "SCENARIO01", "greeting", "k1", "name", "김민수", []byte(`{"CallId":"X"}`), 3, -1, int64(1e18), int64(2e18), true)
+	f.Add("", "", "", "", "", "", []byte(nil), 0, 0, int64(0), int64(0), false)
+	f.Fuzz(func(t *testing.T, tenant, scenario, step, key, k, v string, answer []byte, turn, silence int, updated, expires int64, vars bool) {
 		s := session.Session{CallID: "C1", Tenant: tenant, Scenario: scenario, Step: step, LastKey: key, LastAnswer: answer,
-			Turn: turn, Silence: silence, Invalid: turn ^ silence, Vars: map[string]string{k: v}}
+			Turn: turn, Silence: silence, Invalid: turn ^ silence}
+		if vars {
+			s.Vars = map[string]string{k: v}
+		}
+		if updated != 0 {
+			s.Updated = time.Unix(0, updated)
+		}
 		if expires != 0 {
 			s.Expires = time.Unix(0, expires)
 		}
