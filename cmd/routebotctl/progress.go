@@ -40,7 +40,7 @@ func (p *progressStore) GetTenant(ctx context.Context, id string) (store.TenantF
 	return p.Store.GetTenant(ctx, id)
 }
 
-func (p *progressStore) PutTenant(ctx context.Context, t store.TenantFiles, codes []string, customers map[string]string) (int64, bool, error) {
+func (p *progressStore) PutTenantIf(ctx context.Context, t store.TenantFiles, codes []string, customers map[string]string, expect int64) (int64, bool, error) {
 	p.say("writing tenant %s (%s, %s)…", t.ID, count(len(t.Files), "file", "files"), count(len(customers), "customer", "customers"))
-	return p.Store.PutTenant(ctx, t, codes, customers)
+	return p.Store.PutTenantIf(ctx, t, codes, customers, expect)
 }

@@ -15,6 +15,14 @@ import (
 // ErrNotFound reports an unknown scenario code, tenant or customer.
 var ErrNotFound = errors.New("not found")
 
+// ErrVersionMismatch refuses a PutTenantIf whose tenant is not at the
+// version the caller expected: someone else put it since the caller read it.
+var ErrVersionMismatch = errors.New("the tenant is not at the expected version")
+
+// AnyVersion, as PutTenantIf's expected version, replaces the tenant at
+// whatever version it is (PutTenant).
+const AnyVersion int64 = -1
+
 // ErrUnavailable wraps a backend failure (the store could not answer); the
 // edge maps it to TransCode 501.
 var ErrUnavailable = errors.New("store unavailable")

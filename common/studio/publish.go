@@ -54,11 +54,10 @@ type Published struct {
 // Publish makes a draft the tenant's next version, through tenantsync as
 // routebotctl push does. It is refused, with nothing written, when the draft
 // does not validate, claims another tenant's scenario code, or did not start
-// from the current version (someone published meanwhile: ErrStale).
-//
-// The version check and the write are serialised within this process; the
-// store's put takes no expected version, so two studio instances publishing
-// the same tenant at the same instant could still both pass the check.
+// from the current version (someone published meanwhile: ErrStale). The
+// store checks the version again in the write itself, so two studio
+// instances (or a studio and routebotctl push) publishing the same tenant at
+// the same instant cannot both win: the other gets ErrStale too.
 func (s *Service) Publish(ctx context.Context, a Author, d Draft, note string) (Published, error) {
 	s.publishing.Lock()
 	defer s.publishing.Unlock()
@@ -95,7 +94,10 @@ func (s *Service) publish(ctx context.Context, a Author, d Draft, note string) (
 	if err := s.remember(ctx, d.Tenant); err != nil {
 		return Published{}, err
 	}
-	if err := tenantsync.Apply(ctx, s.store, changes, io.Discard); err != nil {
+	if err := tenantsync.Apply(ctx, s.store, changes, io.Discard); errors.Is(err, store.ErrVersionMismatch) {
+		return Published{}, fmt.Errorf("%w: tenant %s was published by someone else a moment ago; nothing was published. Reload the tenant and apply your changes again",
+			ErrStale, d.Tenant)
+	} else if err != nil {
 		return Published{}, fmt.Errorf("publish tenant %q: %w", d.Tenant, err)
 	}
 	now, _, _, err := s.store.GetTenant(ctx, d.Tenant)

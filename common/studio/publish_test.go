@@ -3,7 +3,9 @@ package studio_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/routebot/routebot/common/secrets"
@@ -217,5 +219,51 @@ func TestAuthenticate(t *testing.T) {
 				t.Errorf("author %+v: nexus %v hanbit %v", a, a.May("nexus"), a.May("hanbit"))
 			}
 		})
+	}
+}
+
+// heldPuts is a store whose puts wait until n of them have been asked for:
+// by then every publish has passed its own version check.
+type heldPuts struct {
+	studio.Store
+	arrived sync.WaitGroup
+}
+
+func (h *heldPuts) PutTenantIf(ctx context.Context, t store.TenantFiles, codes []string, customers map[string]string, expect int64) (int64, bool, error) {
+	h.arrived.Done()
+	h.arrived.Wait()
+	return h.Store.PutTenantIf(ctx, t, codes, customers, expect)
+}
+
+// TestRacingPublishesOneWins: two studio instances (one store) publish
+// different drafts of one version at once, both past their version check
+// before either writes: one is published, the other is stale; neither is
+// silently overwritten.
+func TestRacingPublishesOneWins(t *testing.T) {
+	st := &heldPuts{Store: demoStore(t)}
+	st.arrived.Add(2)
+	a, b := studio.New(st, studio.NewMemoryHistory(), embeddedClassifier, clock), studio.New(st, studio.NewMemoryHistory(), embeddedClassifier, clock)
+	who := author(t, "*")
+	errs := make(chan error, 2)
+	for i, s := range []*studio.Service{a, b} {
+		d := edit(t, draftOf(t, s, who, "nexus"), "tenant.yaml", "name: 넥서스", fmt.Sprintf("name: 넥서스 %d", i))
+		go func() { _, err := s.Publish(context.Background(), who, d, "race"); errs <- err }()
+	}
+	var published, stale int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			published++
+		case errors.Is(err, studio.ErrStale):
+			stale++
+		default:
+			t.Errorf("Publish = %v, want nil or ErrStale", err)
+		}
+	}
+	if published != 1 || stale != 1 {
+		t.Errorf("%d published, %d stale; want 1 and 1", published, stale)
+	}
+	if tf, _, _, err := st.GetTenant(context.Background(), "nexus"); err != nil || tf.Version != 2 {
+		t.Errorf("nexus at version %d (%v), want 2", tf.Version, err)
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 // Store is what push and pull need of a tenant store.
 type Store interface {
-	PutTenant(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string) (version int64, changed bool, err error)
+	PutTenantIf(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string, expect int64) (version int64, changed bool, err error)
 	GetTenant(ctx context.Context, id string) (store.TenantFiles, []string, map[string]string, error)
 	ListTenants(ctx context.Context) ([]string, error)
 }
@@ -181,7 +181,13 @@ func Apply(ctx context.Context, st Store, changes []*Change, w io.Writer) error 
 		}
 		c := pending[i]
 		pending = slices.Delete(pending, i, i+1)
-		version, changed, err := st.PutTenant(ctx, c.local.Files, c.codes, c.local.Tenant.Customers)
+		// The version Plan compared with: a push in between (another
+		// author, another studio instance) refuses this one instead of
+		// being overwritten by it.
+		version, changed, err := st.PutTenantIf(ctx, c.local.Files, c.codes, c.local.Tenant.Customers, c.Version)
+		if errors.Is(err, store.ErrVersionMismatch) {
+			return fmt.Errorf("push tenant %s: it changed in the store since it was compared (someone else pushed it); nothing of it was written, compare and push again: %w", c.Tenant, err)
+		}
 		if err != nil {
 			return fmt.Errorf("push tenant %s: %w", c.Tenant, err)
 		}

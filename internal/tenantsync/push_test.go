@@ -173,7 +173,7 @@ func TestPushPull(t *testing.T) {
 				t.Errorf("Apply with a conflict = %v, want ErrConflict", err)
 			}
 			wantVersions(t, st, map[string]int64{"hanbit": 1, "nexus": 2})
-			if _, _, err := st.PutTenant(context.Background(), changes[0].local.Files, changes[0].codes, nil); err == nil {
+			if _, _, err := st.PutTenantIf(context.Background(), changes[0].local.Files, changes[0].codes, nil, store.AnyVersion); err == nil {
 				t.Error("the store itself accepts the conflicting tenant: the test's premise is wrong")
 			}
 		})
@@ -272,6 +272,37 @@ func TestSwapRefused(t *testing.T) {
 }
 
 func first(c []*Change, _ string) []*Change { return c }
+
+// TestPushedMeanwhileRefused: a tenant pushed by someone else between this
+// push's plan and its apply (another author, another studio instance) is
+// not overwritten: the apply is refused, naming it, and writes nothing of it.
+func TestPushedMeanwhileRefused(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.new(t)
+			demo := tenanttest.DemoCopy(t)
+			if _, err := apply(t, st, first(plan(t, st, load(t, demo)))); err != nil {
+				t.Fatal(err)
+			}
+			mine, theirs := demo, tenanttest.DemoCopy(t)
+			tenanttest.ReplaceIn(t, filepath.Join(mine, "nexus", "tenant.yaml"), "넥서스", "넥서스 (mine)")
+			tenanttest.ReplaceIn(t, filepath.Join(theirs, "nexus", "tenant.yaml"), "넥서스", "넥서스 (theirs)")
+			changes, _ := plan(t, st, load(t, mine))
+			if _, err := apply(t, st, first(plan(t, st, load(t, theirs)))); err != nil {
+				t.Fatal(err)
+			}
+			_, err := apply(t, st, changes)
+			if !errors.Is(err, store.ErrVersionMismatch) || !strings.Contains(err.Error(), "push tenant nexus") {
+				t.Fatalf("apply after someone else's push = %v, want ErrVersionMismatch naming nexus", err)
+			}
+			wantVersions(t, st, map[string]int64{"hanbit": 1, "nexus": 2})
+			tf, _, _, err := st.GetTenant(context.Background(), "nexus")
+			if err != nil || !strings.Contains(string(tf.Files["tenant.yaml"]), "(theirs)") {
+				t.Errorf("nexus's tenant.yaml after the refused push:\n%s (%v)", tf.Files["tenant.yaml"], err)
+			}
+		})
+	}
+}
 
 func TestPullRefusesLocalChanges(t *testing.T) {
 	for _, b := range backends {

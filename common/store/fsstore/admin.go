@@ -30,6 +30,14 @@ func (e errRefused) Unwrap() error { return e.err }
 // nothing and returns changed=false. It returns once this store's listener
 // has seen the new version, so TenantOf, Files and CustomerName read it.
 func (s *Store) PutTenant(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string) (version int64, changed bool, err error) {
+	return s.PutTenantIf(ctx, t, scenarioCodes, customers, store.AnyVersion)
+}
+
+// PutTenantIf is PutTenant if the tenant is at version expect (0: it does
+// not exist, or was deleted), checked inside the put's transaction, and
+// ErrVersionMismatch with nothing written if it is not: of two puts that
+// read one version, on any instances, one wins.
+func (s *Store) PutTenantIf(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string, expect int64) (version int64, changed bool, err error) {
 	op := fmt.Sprintf("put tenant %q", t.ID)
 	if err := cancelled(ctx, op); err != nil {
 		return 0, false, err
@@ -52,6 +60,13 @@ func (s *Store) PutTenant(ctx context.Context, t store.TenantFiles, scenarioCode
 		prev, live, err := readTenant(tx, tref)
 		if err != nil {
 			return err
+		}
+		cur := prev.Version
+		if !live {
+			cur = 0
+		}
+		if expect != store.AnyVersion && cur != expect {
+			return errRefused{fmt.Errorf("at version %d, not %d: %w", cur, expect, store.ErrVersionMismatch)}
 		}
 		var owned []string
 		if live {

@@ -63,6 +63,13 @@ func newStore(now func() time.Time, hash func(string) uint64) *Store {
 // current version. A re-created tenant continues after its deleted version,
 // so a version never names two contents.
 func (s *Store) PutTenant(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string) (version int64, changed bool, err error) {
+	return s.PutTenantIf(ctx, t, scenarioCodes, customers, store.AnyVersion)
+}
+
+// PutTenantIf is PutTenant if the tenant is at version expect (0: it does
+// not exist, or was deleted), and ErrVersionMismatch with nothing changed if
+// it is not: of two puts that read one version, one wins.
+func (s *Store) PutTenantIf(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string, expect int64) (version int64, changed bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, false, fmt.Errorf("memstore: put tenant %q: %w", t.ID, err)
 	}
@@ -78,6 +85,9 @@ func (s *Store) PutTenant(ctx context.Context, t store.TenantFiles, scenarioCode
 		}
 	}
 	prev, exists := s.tenants[t.ID]
+	if cur := prev.files.Version; expect != store.AnyVersion && cur != expect {
+		return 0, false, fmt.Errorf("memstore: put tenant %q: at version %d, not %d: %w", t.ID, cur, expect, store.ErrVersionMismatch)
+	}
 	if exists && slices.Equal(prev.codes, codes) && maps.Equal(prev.customers, customers) &&
 		maps.EqualFunc(prev.files.Files, t.Files, bytes.Equal) {
 		return prev.files.Version, false, nil

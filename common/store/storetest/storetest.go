@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ type Store interface {
 	// store assigns the version: 1 for a new tenant, +1 on every put that
 	// changes something; an identical put returns changed=false.
 	PutTenant(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string) (version int64, changed bool, err error)
+	PutTenantIf(ctx context.Context, t store.TenantFiles, scenarioCodes []string, customers map[string]string, expect int64) (version int64, changed bool, err error)
 	// GetTenant returns what PutTenant stored, byte for byte; codes sorted.
 	GetTenant(ctx context.Context, id string) (t store.TenantFiles, scenarioCodes []string, customers map[string]string, err error)
 	// ListTenants returns the tenant ids, sorted.
@@ -564,6 +566,72 @@ func runTenants(t *testing.T, newStore func(t *testing.T) Store) {
 				}
 				wantTenantOf(t, st, "C1", "acme", s.wantVersion)
 				wantFiles(t, st, "acme", store.TenantFiles{ID: "acme", Version: s.wantVersion, Files: s.files})
+			}
+		}},
+		{"put at an expected version", func(t *testing.T, st Store) {
+			ctx := context.Background()
+			put(t, st, "acme", files("a.yaml", "1"), []string{"acme-1"}, nil)
+			steps := []struct {
+				name    string
+				id      string
+				expect  int64
+				files   map[string][]byte
+				wantErr bool  // ErrVersionMismatch
+				want    int64 // acme's version after the step
+			}{
+				{"the current version", "acme", 1, files("a.yaml", "2"), false, 2},
+				{"a version someone else replaced", "acme", 1, files("a.yaml", "3"), true, 2},
+				{"a version not reached yet", "acme", 7, files("a.yaml", "3"), true, 2},
+				{"absent, but it exists", "acme", 0, files("a.yaml", "3"), true, 2},
+				{"a tenant that does not exist", "nobody", 1, files("n.yaml", "1"), true, 2},
+				{"any version", "acme", store.AnyVersion, files("a.yaml", "4"), false, 3},
+			}
+			for _, s := range steps {
+				_, _, err := st.PutTenantIf(ctx, store.TenantFiles{ID: s.id, Files: s.files}, []string{s.id + "-1"}, nil, s.expect)
+				if got := errors.Is(err, store.ErrVersionMismatch); got != s.wantErr || (err != nil && !got) {
+					t.Fatalf("%s: PutTenant error = %v, want mismatch %v", s.name, err, s.wantErr)
+				}
+				tf, _, _, err := st.GetTenant(ctx, "acme")
+				if err != nil || tf.Version != s.want {
+					t.Fatalf("%s: acme at version %d (%v), want %d", s.name, tf.Version, err, s.want)
+				}
+			}
+			if _, _, _, err := st.GetTenant(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("a refused put created tenant nobody: %v", err)
+			}
+			if v, _, err := st.PutTenantIf(ctx, store.TenantFiles{ID: "nobody", Files: files("n.yaml", "1")}, []string{"nobody-1"}, nil, 0); err != nil || v != 1 {
+				t.Errorf("creating a tenant expected absent: version %d, %v", v, err)
+			}
+			if err := st.DeleteTenant(ctx, "nobody"); err != nil {
+				t.Fatal(err)
+			}
+			if v, _, err := st.PutTenantIf(ctx, store.TenantFiles{ID: "nobody", Files: files("n.yaml", "2")}, []string{"nobody-1"}, nil, 0); err != nil || v != 3 {
+				t.Errorf("re-creating a deleted tenant expected absent: version %d, %v; want 3 (after the deletion's 2)", v, err)
+			}
+		}},
+		{"racing puts at one version: one wins", func(t *testing.T, st Store) {
+			ctx := context.Background()
+			put(t, st, "acme", files("a.yaml", "0"), []string{"C1"}, nil)
+			var n atomic.Int64
+			errs := race(func() error {
+				content := fmt.Sprint(n.Add(1))
+				_, _, err := st.PutTenantIf(ctx, store.TenantFiles{ID: "acme", Files: files("a.yaml", content)}, []string{"C1"}, nil, 1)
+				return err
+			})
+			won := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					won++
+				case !errors.Is(err, store.ErrVersionMismatch):
+					t.Errorf("PutTenant error = %v, want nil or ErrVersionMismatch", err)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d of %d puts at version 1 succeeded, want exactly 1", won, Concurrency)
+			}
+			if tf, _, _, err := st.GetTenant(ctx, "acme"); err != nil || tf.Version != 2 {
+				t.Errorf("acme at version %d (%v), want 2", tf.Version, err)
 			}
 		}},
 		{"code owned by another tenant is refused", func(t *testing.T, st Store) {
