@@ -122,47 +122,23 @@ func decodeSession(callID string, b []byte) (session.Session, error) {
 	if r.err != nil {
 		return session.Session{}, r.err
 	}
-	sr := stringReader{s: string(r.b)}
-	s.Tenant, s.Scenario, s.Step, s.LastKey = sr.string(), sr.string(), sr.string(), sr.string()
-	if n := sr.uvarint(); n > 0 && n <= uint64(len(sr.s)) {
+	// The string fields are read with r, as every other field, and taken
+	// as substrings of one copy of the bytes they stand in.
+	rest, copied := r.b, string(r.b)
+	str := func() string {
+		v := r.bytes()
+		end := len(rest) - len(r.b)
+		return copied[end-len(v) : end]
+	}
+	s.Tenant, s.Scenario, s.Step, s.LastKey = str(), str(), str(), str()
+	if n := r.uvarint(); n > 0 && n <= uint64(len(r.b)) {
 		s.Vars = make(map[string]string, n)
-		for i := uint64(0); i < n && sr.err == nil; i++ {
-			k := sr.string()
-			s.Vars[k] = sr.string()
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			k := str()
+			s.Vars[k] = str()
 		}
 	}
-	return s, sr.err
-}
-
-// stringReader is reader over a string: its fields are substrings.
-type stringReader struct {
-	s   string
-	err error
-}
-
-func (r *stringReader) uvarint() uint64 {
-	var v uint64
-	for shift, i := uint(0), 0; i < len(r.s) && i < binary.MaxVarintLen64; i, shift = i+1, shift+7 {
-		c := r.s[i]
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			r.s = r.s[i+1:]
-			return v
-		}
-	}
-	r.err, r.s = errCorrupt, ""
-	return 0
-}
-
-func (r *stringReader) string() string {
-	n := r.uvarint()
-	if n > uint64(len(r.s)) {
-		r.err, r.s = errCorrupt, ""
-		return ""
-	}
-	v := r.s[:n]
-	r.s = r.s[n:]
-	return v
+	return s, r.err
 }
 
 func decodeRecords(b []byte) ([]session.Record, error) {
