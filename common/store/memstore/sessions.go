@@ -25,7 +25,9 @@ type shard struct {
 	// collided are the calls whose hash another CallId in calls has: in
 	// practice empty (64-bit hashes), but never wrong.
 	collided map[string][]byte
-	scratch  [2][]byte // a call and a session are encoded here, then copied at their size
+	// A turn's record and session are encoded here, then copied into the
+	// call's allocation.
+	record, session []byte
 }
 
 // get returns the call callID hashed to h. A CallId is in calls or in
@@ -87,12 +89,12 @@ func (s *Store) Transact(ctx context.Context, callID string, fn func(session.Ses
 	if !c.Session.Expires.IsZero() {
 		next.expires = c.Session.Expires.UnixNano()
 	}
-	sh.scratch[1] = encodeSession(sh.scratch[1][:0], c.Session)
-	next.session = sh.scratch[1]
+	sh.session = encodeSession(sh.session[:0], c.Session)
+	next.session = sh.session
 	var rec []byte
 	if c.Record != nil {
-		sh.scratch[0] = encodeRecord(sh.scratch[0][:0], *c.Record)
-		rec = sh.scratch[0]
+		sh.record = encodeRecord(sh.record[:0], *c.Record)
+		rec = sh.record
 	}
 	// A new allocation, not the old call's space: Log may be reading it.
 	sh.put(h, callID, next.appendTo(make([]byte, 0, next.size()+len(rec)), rec))
