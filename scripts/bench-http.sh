@@ -83,6 +83,20 @@ measure() {
 # to_ms 1.23ms|456.00us|1.2s → milliseconds
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else print v*1000 }'; }
 
+# row RUN NAME RPS P50 P99 CPU: one server's line.
+row() { printf '%-4s %-9s %10s %8s %8s %12s\n' "$1" "$2" "$3" "$(to_ms "$4")" "$(to_ms "$5")" "$6"; }
+
+# ratio RPS P99 CPU: "turns/s% p99x cpu%" of a server against this run's floor.
+ratio() {
+	awk -v a="$1" -v b="$f_rps" -v c="$(to_ms "$2")" -v d="$(to_ms "$f_p99")" -v e="$3" -v f="$f_cpu" \
+		'BEGIN { printf "%.0f %.2f %.0f", 100*a/b, c/d, 100*f/e }'
+}
+
+# says LABEL TURNS P99 CPU: the three ratios in words.
+says() {
+	printf '%s turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$@"
+}
+
 printf '%-4s %-9s %10s %8s %8s %12s\n' run server turns/s p50_ms p99_ms cpu_us/turn
 ratios=() base_ratios=()
 for run in $(seq "$runs"); do
@@ -91,22 +105,16 @@ for run in $(seq "$runs"); do
 	fi
 	read -r _ r_rps r_p50 r_p99 r_cpu < <(measure routebot "$bin/local")
 	read -r _ f_rps f_p50 f_p99 f_cpu < <(measure floor "$bin/floor" -addr "127.0.0.1:$port")
+	[[ -n $base ]] && row "$run" base "$b_rps" "$b_p50" "$b_p99" "$b_cpu"
+	row "$run" routebot "$r_rps" "$r_p50" "$r_p99" "$r_cpu"
+	row "$run" floor "$f_rps" "$f_p50" "$f_p99" "$f_cpu"
+	ratios+=("$(ratio "$r_rps" "$r_p99" "$r_cpu")")
+	# shellcheck disable=SC2086 # the three ratios, as three words
+	says "$(printf '%-4s ratio    ' "$run")" ${ratios[-1]}
 	if [[ -n $base ]]; then
-		printf '%-4s %-9s %10s %8s %8s %12s\n' "$run" base "$b_rps" "$(to_ms "$b_p50")" "$(to_ms "$b_p99")" "$b_cpu"
-	fi
-	printf '%-4s %-9s %10s %8s %8s %12s\n' "$run" routebot "$r_rps" "$(to_ms "$r_p50")" "$(to_ms "$r_p99")" "$r_cpu"
-	printf '%-4s %-9s %10s %8s %8s %12s\n' "$run" floor "$f_rps" "$(to_ms "$f_p50")" "$(to_ms "$f_p99")" "$f_cpu"
-	ratio=$(awk -v a="$r_rps" -v b="$f_rps" -v c="$(to_ms "$r_p99")" -v d="$(to_ms "$f_p99")" -v e="$r_cpu" -v f="$f_cpu" \
-		'BEGIN { printf "%.0f %.2f %.0f", 100*a/b, c/d, 100*f/e }')
-	ratios+=("$ratio")
-	read -r tr pr cr <<<"$ratio"
-	printf '%-4s ratio     turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$run" "$tr" "$pr" "$cr"
-	if [[ -n $base ]]; then
-		ratio=$(awk -v a="$b_rps" -v b="$f_rps" -v c="$(to_ms "$b_p99")" -v d="$(to_ms "$f_p99")" -v e="$b_cpu" -v f="$f_cpu" \
-			'BEGIN { printf "%.0f %.2f %.0f", 100*a/b, c/d, 100*f/e }')
-		base_ratios+=("$ratio")
-		read -r tr pr cr <<<"$ratio"
-		printf '%-4s base      turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$run" "$tr" "$pr" "$cr"
+		base_ratios+=("$(ratio "$b_rps" "$b_p99" "$b_cpu")")
+		# shellcheck disable=SC2086
+		says "$(printf '%-4s base     ' "$run")" ${base_ratios[-1]}
 	fi
 done
 if ((runs > 1)); then
@@ -115,10 +123,10 @@ if ((runs > 1)); then
 	summary() {
 		local name=$1
 		shift
-		tr=$(printf '%s\n' "$@" | awk '{print $1}' | median)
-		pr=$(printf '%s\n' "$@" | awk '{print $2}' | median)
-		cr=$(printf '%s\n' "$@" | awk '{print $3}' | median)
-		printf '%s, median of %d runs: turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$name" "$runs" "$tr" "$pr" "$cr"
+		says "$name, median of $runs runs:" \
+			"$(printf '%s\n' "$@" | awk '{print $1}' | median)" \
+			"$(printf '%s\n' "$@" | awk '{print $2}' | median)" \
+			"$(printf '%s\n' "$@" | awk '{print $3}' | median)"
 	}
 	[[ -n $base ]] && summary "base $base" "${base_ratios[@]}"
 	summary routebot "${ratios[@]}"
