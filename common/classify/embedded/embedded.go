@@ -301,29 +301,52 @@ func (c *Classifier) score(s *scratch, text string, evidence []float64) {
 	if len(text) > maxTextBytes {
 		text = text[:maxTextBytes] // a torn last rune only loses its own n-grams
 	}
-	n := c.classes
-	evidence = evidence[:n:n]
+	s.ids = s.ids[:0]
 	add := func(id int32, ok bool) {
-		if !ok {
-			return
-		}
-		row := c.weights[int(id)*n:][:n:n]
-		// Four at a time: this loop is most of a classification. Each
-		// category still sums its features in the same order.
-		k := 0
-		for ; k+4 <= n; k += 4 {
-			evidence[k] += float64(row[k])
-			evidence[k+1] += float64(row[k+1])
-			evidence[k+2] += float64(row[k+2])
-			evidence[k+3] += float64(row[k+3])
-		}
-		for ; k < n; k++ {
-			evidence[k] += float64(row[k])
+		if ok {
+			s.ids = append(s.ids, id)
 		}
 	}
 	c.cfg.features(&s.text, text,
 		func(key uint64) { add(c.lookupChar(key)) },
 		func(w []byte) { add(c.lookupWord(w)) })
+	sumRows(evidence[:c.classes:c.classes], c.weights, s.ids)
+}
+
+// sumRows adds to evidence the weight rows of the features ids, each
+// category's in the order of ids. It is most of a classification: eight
+// categories at a time, each summed in a register across all the rows, so
+// the sums stay out of memory until the end (the sums and their order are
+// those of adding one row after the other).
+func sumRows(evidence []float64, weights []float32, ids []int32) {
+	n := len(evidence)
+	k := 0
+	for ; k+8 <= n; k += 8 {
+		// Eight variables, not an array: the compiler keeps only these in
+		// registers.
+		e0, e1, e2, e3, e4, e5, e6, e7 := evidence[k], evidence[k+1], evidence[k+2], evidence[k+3],
+			evidence[k+4], evidence[k+5], evidence[k+6], evidence[k+7]
+		for _, id := range ids {
+			w := weights[int(id)*n+k:][:8:8]
+			e0 += float64(w[0])
+			e1 += float64(w[1])
+			e2 += float64(w[2])
+			e3 += float64(w[3])
+			e4 += float64(w[4])
+			e5 += float64(w[5])
+			e6 += float64(w[6])
+			e7 += float64(w[7])
+		}
+		evidence[k], evidence[k+1], evidence[k+2], evidence[k+3] = e0, e1, e2, e3
+		evidence[k+4], evidence[k+5], evidence[k+6], evidence[k+7] = e4, e5, e6, e7
+	}
+	for ; k < n; k++ {
+		e := evidence[k]
+		for _, id := range ids {
+			e += float64(weights[int(id)*n+k])
+		}
+		evidence[k] = e
+	}
 }
 
 // decide picks the category with the most evidence. strength is how much
@@ -365,6 +388,7 @@ type scratch struct {
 	evidence     []float64
 	turns        []turnScore
 	turnEvidence []float64
+	ids          []int32 // the features of the text being scored
 	summary      []byte
 }
 

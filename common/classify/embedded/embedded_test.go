@@ -3,7 +3,10 @@ package embedded
 import (
 	"context"
 	"errors"
+	"math"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -430,4 +433,40 @@ func benchmarkClassify(b *testing.B, in classify.Input) {
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// TestSumRowsAddsRowByRow checks that summing eight categories at a time in
+// registers gives, bit for bit, what adding one row after the other does:
+// the classifier's results must not depend on how its loop is blocked.
+func TestSumRowsAddsRowByRow(t *testing.T) {
+	for _, classes := range []int{1, 7, 8, 9, 16, 27, 40} {
+		t.Run(strconv.Itoa(classes), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(classes), 1))
+			const features = 50
+			weights := make([]float32, features*classes)
+			for i := range weights {
+				weights[i] = float32(rng.NormFloat64() * 3)
+			}
+			ids := make([]int32, 37)
+			for i := range ids {
+				ids[i] = int32(rng.IntN(features))
+			}
+			want := make([]float64, classes)
+			for k := range want {
+				want[k] = rng.Float64()
+			}
+			got := slices.Clone(want)
+			for _, id := range ids {
+				for k := range want {
+					want[k] += float64(weights[int(id)*classes+k])
+				}
+			}
+			sumRows(got, weights, ids)
+			for k := range want {
+				if math.Float64bits(got[k]) != math.Float64bits(want[k]) {
+					t.Fatalf("category %d: %v, want %v (row by row)", k, got[k], want[k])
+				}
+			}
+		})
+	}
 }
