@@ -35,6 +35,8 @@ type hmacs struct {
 	keys [][]byte
 	hs   []hash.Hash
 	buf  []byte
+	sum  [sha256.Size]byte
+	hex  [32]byte // half the sum, in hex
 }
 
 // NewRequestKeys keys digests with secret's values: the current one makes
@@ -55,10 +57,10 @@ func RandomRequestKeys() *RequestKeys {
 	return &RequestKeys{secret: secrets.Literal([]byte(rand.Text() + rand.Text()))} // 2×26 base32 characters: 260 bits
 }
 
-// Digests returns the request's digest under every accepted key, current
-// first: store the first, recognise a retry by any. Each field is
-// length-prefixed, so no two field lists digest the same bytes.
-func (k *RequestKeys) Digests(fields ...string) []string {
+// AppendDigests appends to dst the request's digest under every accepted
+// key, current first: store the first, recognise a retry by any. Each field
+// is length-prefixed, so no two field lists digest the same bytes.
+func (k *RequestKeys) AppendDigests(dst []string, fields ...string) []string {
 	keys := k.secret.Accepted()
 	m, _ := k.pool.Get().(*hmacs)
 	if m == nil || !slices.EqualFunc(m.keys, keys, bytes.Equal) { // first use, or a rotation
@@ -71,13 +73,12 @@ func (k *RequestKeys) Digests(fields ...string) []string {
 	for _, f := range fields {
 		m.buf = append(binary.AppendUvarint(m.buf, uint64(len(f))), f...)
 	}
-	out := make([]string, len(keys))
-	var sum [sha256.Size]byte
-	for i, h := range m.hs {
+	for _, h := range m.hs {
 		h.Reset()
 		h.Write(m.buf)
-		out[i] = hex.EncodeToString(h.Sum(sum[:0])[:16])
+		hex.Encode(m.hex[:], h.Sum(m.sum[:0])[:16])
+		dst = append(dst, string(m.hex[:]))
 	}
 	k.pool.Put(m)
-	return out
+	return dst
 }

@@ -26,11 +26,11 @@ func TestRequestKeys(t *testing.T) {
 		x, y []string
 		same bool
 	}{
-		{"same key, same fields", a.Digests("turn", "870312"), a.Digests("turn", "870312"), true},
-		{"another key", a.Digests("turn", "870312"), b.Digests("turn", "870312"), false},
-		{"another digit", a.Digests("turn", "870312"), a.Digests("turn", "870313"), false},
-		{"fields split elsewhere", a.Digests("ab", "c"), a.Digests("a", "bc"), false},
-		{"random keys differ", RandomRequestKeys().Digests("x"), RandomRequestKeys().Digests("x"), false},
+		{"same key, same fields", a.AppendDigests(nil, "turn", "870312"), a.AppendDigests(nil, "turn", "870312"), true},
+		{"another key", a.AppendDigests(nil, "turn", "870312"), b.AppendDigests(nil, "turn", "870312"), false},
+		{"another digit", a.AppendDigests(nil, "turn", "870312"), a.AppendDigests(nil, "turn", "870313"), false},
+		{"fields split elsewhere", a.AppendDigests(nil, "ab", "c"), a.AppendDigests(nil, "a", "bc"), false},
+		{"random keys differ", RandomRequestKeys().AppendDigests(nil, "x"), RandomRequestKeys().AppendDigests(nil, "x"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestRequestKeysDigest(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				if got := k.Digests("turn", "870312", ""); len(got) != 1 || got[0] != want {
+				if got := k.AppendDigests(nil, "turn", "870312", ""); len(got) != 1 || got[0] != want {
 					t.Errorf("Digests = %q, want [%s]", got, want)
 					return
 				}
@@ -77,6 +77,6 @@ func BenchmarkRequestKeys(b *testing.B) {
 	k := RandomRequestKeys()
 	b.ReportAllocs()
 	for b.Loop() {
-		k.Digests("turn", "SCENARIO01", "ask_birthdate", "", "870312", "", "N", "01012345678", "bot00001", "1000")
+		k.AppendDigests(nil, "turn", "SCENARIO01", "ask_birthdate", "", "870312", "", "N", "01012345678", "bot00001", "1000")
 	}
 }

@@ -94,6 +94,7 @@ type turnState struct {
 	req    wire.Request
 	flow   *tenant.Flow
 	turn   engine.Turn
+	class  classify.Result // the turn's classification; turn.Class points here
 	looked bool
 	keys   []string // the request's digests, current key first
 	answer []byte
@@ -107,10 +108,10 @@ var statePool = sync.Pool{New: func() any {
 	return st
 }}
 
-// reset clears st for a new turn, keeping its buffer and callback.
+// reset clears st for a new turn, keeping its buffers and callback.
 func (st *turnState) reset() {
 	st.buf.Reset()
-	*st = turnState{buf: st.buf, apply: st.apply}
+	*st = turnState{buf: st.buf, apply: st.apply, keys: st.keys[:0]}
 }
 
 // turnLog is what the one log line of a turn says.
@@ -213,13 +214,14 @@ func (st *turnState) run() (body []byte, werr *wire.Error) {
 		st.turn.CustomerName = h.customerName(ctx, r, t.ID, *req)
 	}
 	if text, ok := engine.Utterance(flow, st.turn); ok {
-		st.turn.Class, st.turn.ClassErr = h.classify(ctx, t, text, req.CallID)
-		if st.turn.ClassErr != nil {
-			lg.classifyErr = st.turn.ClassErr
+		if err := h.classify(ctx, t, text, req.CallID, &st.class); err != nil {
+			st.turn.ClassErr, lg.classifyErr = err, err
+		} else {
+			st.turn.Class = &st.class
 		}
 	}
 
-	st.keys = requestKeys(h.opts.RequestKeys, lg.scenario, *req, r.Header.Get("Idempotency-Key"))
+	st.keys = requestKeys(st.keys[:0], h.opts.RequestKeys, lg.scenario, *req, r.Header.Get("Idempotency-Key"))
 	if err := h.sessions.Transact(ctx, req.CallID, st.apply); err != nil {
 		var werr *wire.Error
 		if errors.As(err, &werr) {
@@ -267,22 +269,23 @@ func (st *turnState) session(cur session.Session, found bool) (store.Commit, err
 	return store.Commit{Write: true, Session: s, Record: &st.out.Record}, nil
 }
 
-// classify runs the tenant's classifier under the live-turn budget. A result
-// outside the taxonomy counts as a failure: the router's fallback answers.
-func (h *Handler) classify(ctx context.Context, t *tenant.Tenant, text, callID string) (*classify.Result, error) {
+// classify runs the tenant's classifier under the live-turn budget, into
+// res. A result outside the taxonomy counts as a failure: the router's
+// fallback answers.
+func (h *Handler) classify(ctx context.Context, t *tenant.Tenant, text, callID string, res *classify.Result) error {
 	if t.Classifier == nil {
-		return nil, errors.New("tenant has no classifier")
+		return errors.New("tenant has no classifier")
 	}
 	cctx := newLazyDeadline(ctx, h.opts.ClassifyTimeout)
 	defer cctx.release()
-	res, err := t.Classifier.Classify(cctx, classify.Input{Text: text, SessionID: callID})
-	if err != nil {
-		return nil, err
+	var err error
+	if *res, err = t.Classifier.Classify(cctx, classify.Input{Text: text, SessionID: callID}); err != nil {
+		return err
 	}
 	if !t.Taxonomy.Contains(res.Path) {
-		return nil, errors.New("classifier answered outside the taxonomy: " + res.Path.String())
+		return errors.New("classifier answered outside the taxonomy: " + res.Path.String())
 	}
-	return &res, nil
+	return nil
 }
 
 func (h *Handler) customerName(ctx context.Context, r *http.Request, tenantID string, req wire.Request) string {
@@ -295,22 +298,22 @@ func (h *Handler) customerName(ctx context.Context, r *http.Request, tenantID st
 	return name
 }
 
-// requestKeys identify a request so that a retry is recognised: its keyed
-// digests (the DTMF of a sensitive step is among the fields), current key
-// first. 무응답 and 무응답종료 name no step, so two real silences look
+// requestKeys appends to dst what identifies a request so that a retry is
+// recognised: its keyed digests (the DTMF of a sensitive step is among the
+// fields), current key first. 무응답 and 무응답종료 name no step, so two real silences look
 // identical: they are only deduplicated by an Idempotency-Key header.
-func requestKeys(k *session.RequestKeys, scenarioCode string, req wire.Request, idempotencyKey string) []string {
+func requestKeys(dst []string, k *session.RequestKeys, scenarioCode string, req wire.Request, idempotencyKey string) []string {
 	switch {
 	case idempotencyKey != "":
-		return k.Digests("idem", idempotencyKey)
+		return k.AppendDigests(dst, "idem", idempotencyKey)
 	case req.ScenarioCode == wire.Silence || req.ScenarioCode == wire.SilenceEnd:
-		return nil
+		return dst
 	}
 	first := "N"
 	if req.IsFirstChat {
 		first = "Y"
 	}
-	return k.Digests("turn", scenarioCode, req.ScenarioCode, req.ChatMsg, req.DTMF, req.Answer, first, req.Customer, req.ChatBotKey, req.Agent)
+	return k.AppendDigests(dst, "turn", scenarioCode, req.ScenarioCode, req.ChatMsg, req.DTMF, req.Answer, first, req.Customer, req.ChatBotKey, req.Agent)
 }
 
 func (h *Handler) log(r *http.Request, req wire.Request, code wire.Code, werr *wire.Error, lg *turnLog, start time.Time) {

@@ -650,7 +650,7 @@ func TestRequestKeys(t *testing.T) {
 	other := req
 	other.DTMF = "900102"
 	key := func(r wire.Request, idem string) string {
-		keys := requestKeys(k, "SCENARIO01", r, idem)
+		keys := requestKeys(nil, k, "SCENARIO01", r, idem)
 		if len(keys) == 0 {
 			return ""
 		}
@@ -663,7 +663,7 @@ func TestRequestKeys(t *testing.T) {
 	}{
 		{"a retry", key(req, ""), key(req, ""), true},
 		{"other digits", key(req, ""), key(other, ""), false},
-		{"other scenario", key(req, ""), requestKeys(k, "HANBIT01", req, "")[0], false},
+		{"other scenario", key(req, ""), requestKeys(nil, k, "HANBIT01", req, "")[0], false},
 		{"Idempotency-Key decides", key(req, "retry-7"), key(other, "retry-7"), true},
 		{"Idempotency-Key is not the fields", key(req, "retry-7"), key(req, ""), false},
 	}
@@ -677,7 +677,7 @@ func TestRequestKeys(t *testing.T) {
 			}
 		})
 	}
-	if got := requestKeys(k, "SCENARIO01", wire.Request{ScenarioCode: wire.Silence}, ""); got != nil {
+	if got := requestKeys(nil, k, "SCENARIO01", wire.Request{ScenarioCode: wire.Silence}, ""); got != nil {
 		t.Errorf("a silence has keys %q, want none", got)
 	}
 }
