@@ -38,7 +38,7 @@ func leaf(t testing.TB, f *tenant.Flow, name string) *classify.Result {
 var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 func at(step string) session.Session {
-	return session.Session{CallID: "C1", Tenant: "nexus", Scenario: "SCENARIO01", Step: step, Turn: 1, Vars: map[string]string{"name": "김민수"}}
+	return session.Session{CallID: "C1", Tenant: "nexus", Scenario: "SCENARIO01", Step: step, Turn: 1, Vars: session.Vars{{Name: "name", Value: "김민수"}}}
 }
 
 func TestTurn(t *testing.T) {
@@ -191,9 +191,9 @@ func TestSensitiveDTMFIsMasked(t *testing.T) {
 	if out.Record.DTMF != "*******" {
 		t.Errorf("turn log DTMF = %q, want it masked", out.Record.DTMF)
 	}
-	for k, v := range out.Session.Vars {
-		if strings.Contains(v, "900101") {
-			t.Errorf("session var %s keeps the sensitive digits", k)
+	for _, v := range out.Session.Vars {
+		if strings.Contains(v.Value, "900101") {
+			t.Errorf("session var %s keeps the sensitive digits", v.Name)
 		}
 	}
 }
@@ -208,8 +208,8 @@ func TestVariables(t *testing.T) {
 	}
 	want := map[string]string{"name": "김민수", "category1": "주문배송", "category2": "배송", "category3": "배송조회", "answer": "배송 문의"}
 	for k, v := range want {
-		if out.Session.Vars[k] != v {
-			t.Errorf("${%s} = %q, want %q", k, out.Session.Vars[k], v)
+		if got := out.Session.Vars.Get(k); got != v {
+			t.Errorf("${%s} = %q, want %q", k, got, v)
 		}
 	}
 	if out.Record.Category != "주문배송/배송/배송조회" || out.Record.Backend != "test" {
@@ -217,18 +217,19 @@ func TestVariables(t *testing.T) {
 	}
 }
 
-// TestTurnTakesOverVars: the outcome's session keeps the caller's Vars map
+// TestTurnTakesOverVars: the outcome's session keeps the caller's Vars
 // (the stores hand a transaction its own copy, so no copy is made), and a
-// session of another scenario starts with a map of its own.
+// session of another scenario starts with variables of its own.
 func TestTurnTakesOverVars(t *testing.T) {
 	f := demoFlow(t, "SCENARIO01")
 	cur := at("greeting")
+	cur.Vars = append(make(session.Vars, 0, 8), cur.Vars...) // room for the turn's variables, as the stores leave
 	out, werr := (&Engine{}).Turn(f, cur, true, Turn{ScenarioCode: "greeting", ChatMsg: "배송", Class: leaf(t, f, "배송조회"), Now: now})
 	if werr != nil {
 		t.Fatal(werr)
 	}
-	if cur.Vars["category3"] != "배송조회" || out.Session.Vars["category3"] != "배송조회" {
-		t.Errorf("caller's Vars %v, outcome's %v: want one map, updated", cur.Vars, out.Session.Vars)
+	if &out.Session.Vars[0] != &cur.Vars[0] || out.Session.Vars.Get("category3") != "배송조회" {
+		t.Errorf("caller's Vars %v, outcome's %v: want the caller's, updated", cur.Vars[:cap(cur.Vars)], out.Session.Vars)
 	}
 	other := at("greeting")
 	other.Scenario = "star-wars"
@@ -236,7 +237,7 @@ func TestTurnTakesOverVars(t *testing.T) {
 	if werr != nil {
 		t.Fatal(werr)
 	}
-	if out.Session.Vars["name"] = "changed"; other.Vars["name"] != "김민수" {
+	if out.Session.Vars.Set("name", "changed"); other.Vars.Get("name") != "김민수" {
 		t.Errorf("another scenario's session shares its Vars with the new one: %v", other.Vars)
 	}
 }

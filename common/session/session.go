@@ -18,7 +18,7 @@ type Session struct {
 
 	// Vars are the call's global $ variables: name, category1..3, answer and
 	// captured DTMF of non-sensitive steps. Sensitive values are never kept.
-	Vars map[string]string
+	Vars Vars
 
 	// LastKey identifies the last request answered (a digest, never the
 	// request itself); LastAnswer is the exact body sent back for it, so a

@@ -57,13 +57,13 @@ type turnDoc struct {
 
 func toCallDoc(s session.Session, logged int) callDoc {
 	return callDoc{Logged: logged, Tenant: s.Tenant, Scenario: s.Scenario, Step: s.Step, Turn: s.Turn, Silence: s.Silence,
-		Invalid: s.Invalid, Vars: s.Vars, LastKey: s.LastKey, LastAnswer: s.LastAnswer,
+		Invalid: s.Invalid, Vars: s.Vars.Map(), LastKey: s.LastKey, LastAnswer: s.LastAnswer,
 		Updated: s.Updated, Expires: s.Expires}
 }
 
 func (d callDoc) session(callID string) session.Session {
 	return session.Session{CallID: callID, Tenant: d.Tenant, Scenario: d.Scenario, Step: d.Step, Turn: d.Turn,
-		Silence: d.Silence, Invalid: d.Invalid, Vars: d.Vars, LastKey: d.LastKey, LastAnswer: d.LastAnswer,
+		Silence: d.Silence, Invalid: d.Invalid, Vars: session.VarsOf(d.Vars), LastKey: d.LastKey, LastAnswer: d.LastAnswer,
 		Updated: d.Updated, Expires: d.Expires}
 }
 

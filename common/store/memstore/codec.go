@@ -40,8 +40,8 @@ func encodeSession(b []byte, s session.Session) []byte {
 		b = appendString(b, f)
 	}
 	b = binary.AppendUvarint(b, uint64(len(s.Vars)))
-	for k, v := range s.Vars {
-		b = appendString(appendString(b, k), v)
+	for _, v := range s.Vars {
+		b = appendString(appendString(b, v.Name), v.Value)
 	}
 	return b
 }
@@ -106,7 +106,7 @@ func (r *reader) time() time.Time {
 }
 
 // decodeSession decodes what encodeSession wrote: every string field a
-// substring of one copy, LastAnswer a copy of its own, Vars a new map. The
+// substring of one copy, LastAnswer a copy of its own, Vars a new slice. The
 // caller owns the result and may change it without touching b.
 func decodeSession(callID string, b []byte) (session.Session, error) {
 	if len(b) == 0 {
@@ -132,10 +132,10 @@ func decodeSession(callID string, b []byte) (session.Session, error) {
 	}
 	s.Tenant, s.Scenario, s.Step, s.LastKey = str(), str(), str(), str()
 	if n := r.uvarint(); n > 0 && n <= uint64(len(r.b)) {
-		s.Vars = make(map[string]string, n)
-		for i := uint64(0); i < n && r.err == nil; i++ {
-			k := str()
-			s.Vars[k] = str()
+		s.Vars = make(session.Vars, n, n+4) // room for a turn's category1..3 and answer
+		for i := range s.Vars {
+			s.Vars[i].Name = str()
+			s.Vars[i].Value = str()
 		}
 	}
 	return s, r.err

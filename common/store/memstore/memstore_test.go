@@ -93,7 +93,7 @@ func BenchmarkTransact(b *testing.B) {
 		i++
 		err := s.Transact(ctx, string(id), func(cur session.Session, found bool) (store.Commit, error) {
 			if !found {
-				cur = session.Session{Tenant: "nexus", Scenario: "SCENARIO01", Vars: map[string]string{"name": "김민수"}}
+				cur = session.Session{Tenant: "nexus", Scenario: "SCENARIO01", Vars: session.Vars{{Name: "name", Value: "김민수"}}}
 			}
 			cur.Turn++
 			cur.Step, cur.LastKey, cur.LastAnswer = "greeting", "0123456789abcdef0123456789abcdef", answer
@@ -114,7 +114,7 @@ func FuzzSessionCodec(f *testing.F) {
 		s := session.Session{CallID: "C1", Tenant: tenant, Scenario: scenario, Step: step, LastKey: key, LastAnswer: answer,
 			Turn: turn, Silence: silence, Invalid: turn ^ silence}
 		if vars {
-			s.Vars = map[string]string{k: v}
+			s.Vars = session.Vars{{Name: k, Value: v}}
 		}
 		if updated != 0 {
 			s.Updated = time.Unix(0, updated)
@@ -146,7 +146,7 @@ func BenchmarkGCWithCalls(b *testing.B) {
 	for i := range 100_000 {
 		for range 2 {
 			err := s.Transact(ctx, fmt.Sprintf("GC-%d", i), func(cur session.Session, _ bool) (store.Commit, error) {
-				cur.Tenant, cur.Step, cur.LastAnswer, cur.Vars = "nexus", "greeting", answer, map[string]string{"name": "김민수", "category1": "배송"}
+				cur.Tenant, cur.Step, cur.LastAnswer, cur.Vars = "nexus", "greeting", answer, session.Vars{{Name: "name", Value: "김민수"}, {Name: "category1", Value: "배송"}}
 				cur.Expires = time.Now().Add(time.Hour)
 				return store.Commit{Write: true, Session: cur, Record: &rec}, nil
 			})

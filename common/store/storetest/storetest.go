@@ -68,7 +68,7 @@ func sampleSession(turn int) session.Session {
 	return session.Session{
 		Tenant: "acme", Scenario: "SCENARIO01", Step: "ask-birth", Turn: turn,
 		Silence: 1, Invalid: 2,
-		Vars:       map[string]string{"name": "홍길동", "category1": "기타"},
+		Vars:       session.Vars{{Name: "name", Value: "홍길동"}, {Name: "category1", Value: "기타"}},
 		LastKey:    fmt.Sprintf("key-%d", turn),
 		LastAnswer: []byte(`{"CallId":"DS1","Description":"안녕하세요"}`),
 		Updated:    t, Expires: t.Add(time.Hour),
@@ -118,10 +118,11 @@ func logOf(t *testing.T, st Store, callID string) []session.Record {
 	return recs
 }
 
-// normal makes sessions comparable across stores: times in UTC, empty
-// maps and slices as nil.
+// normal makes sessions comparable across stores: times in UTC, Vars by
+// name (Firestore keeps them as a map), empty slices as nil.
 func normal(s session.Session) session.Session {
 	s.Updated, s.Expires = s.Updated.UTC(), s.Expires.UTC()
+	s.Vars = s.Vars.Sorted()
 	if len(s.Vars) == 0 {
 		s.Vars = nil
 	}
@@ -237,9 +238,9 @@ func runSessions(t *testing.T, newStore func(t *testing.T) Store) {
 		{"fn error passes through and leaves state", func(t *testing.T, st Store) {
 			s := sampleSession(1)
 			write(t, st, "DS-fnerr", s, nil)
-			s.Vars, s.LastAnswer = maps.Clone(s.Vars), bytes.Clone(s.LastAnswer) // want what was written, not an alias
+			s.Vars, s.LastAnswer = slices.Clone(s.Vars), bytes.Clone(s.LastAnswer) // want what was written, not an alias
 			err := st.Transact(context.Background(), "DS-fnerr", func(cur session.Session, _ bool) (store.Commit, error) {
-				cur.Vars["name"] = "changed in place" // must not leak into the store
+				cur.Vars.Set("name", "changed in place") // must not leak into the store
 				cur.LastAnswer[0] = 'X'
 				return store.Commit{Write: true, Session: cur}, fmt.Errorf("turn: %w", errFn)
 			})
@@ -255,12 +256,12 @@ func runSessions(t *testing.T, newStore func(t *testing.T) Store) {
 		}},
 		{"caller keeps no alias to stored state", func(t *testing.T, st Store) {
 			s := sampleSession(1)
-			s.Vars = map[string]string{"name": "a"}
+			s.Vars = session.Vars{{Name: "name", Value: "a"}}
 			write(t, st, "DS-alias", s, nil)
-			s.Vars["name"] = "changed after the write"
+			s.Vars.Set("name", "changed after the write")
 			got, _ := read(t, st, "DS-alias")
-			if got.Vars["name"] != "a" {
-				t.Errorf("Vars[name] = %q after the caller changed its map, want %q", got.Vars["name"], "a")
+			if got.Vars.Get("name") != "a" {
+				t.Errorf("${name} = %q after the caller changed its variables, want %q", got.Vars.Get("name"), "a")
 			}
 		}},
 		{"expiry", func(t *testing.T, st Store) {
@@ -373,8 +374,8 @@ func runSessions(t *testing.T, newStore func(t *testing.T) Store) {
 				return st.Transact(context.Background(), "DS-race", func(cur session.Session, _ bool) (store.Commit, error) {
 					next := cur
 					next.Turn++
-					next.Vars = map[string]string{fmt.Sprint("t", next.Turn): "x"}
-					maps.Copy(next.Vars, cur.Vars)
+					next.Vars = slices.Clone(cur.Vars)
+					next.Vars.Set(fmt.Sprint("t", next.Turn), "x")
 					r := session.Record{Turn: next.Turn, At: now()}
 					return store.Commit{Write: true, Session: next, Record: &r}, nil
 				})
