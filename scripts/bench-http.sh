@@ -11,7 +11,9 @@
 # floor, and a last line gives the median of each ratio. With -b REV the
 # cmd/local of git revision REV runs too, before each routebot run, and its
 # line and ratio to the floor are printed the same way: before and after a
-# change, measured side by side.
+# change, measured side by side. A last line says how much CPU time the
+# hypervisor stole from the machine meanwhile (/proc/stat), a measure of
+# how far to trust the minute.
 #
 #   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3] [-b REV]    (needs wrk: apt-get install wrk)
 set -euo pipefail
@@ -97,6 +99,11 @@ says() {
 	printf '%s turns/s %s%% of the floor, p99 %sx the floor'"'"'s, turns per CPU-second %s%% of the floor'"'"'s\n' "$@"
 }
 
+# stolen: the whole machine's CPU time so far, and how much of it the
+# hypervisor gave to other guests ("steal", /proc/stat), in clock ticks.
+stolen() { awk '$1 == "cpu" {t=0; for (i=2; i<=9; i++) t+=$i; print t, $9}' /proc/stat; }
+read -r total0 steal0 < <(stolen)
+
 printf '%-4s %-9s %10s %8s %8s %12s\n' run server turns/s p50_ms p99_ms cpu_us/turn
 ratios=() base_ratios=()
 for run in $(seq "$runs"); do
@@ -131,3 +138,8 @@ if ((runs > 1)); then
 	[[ -n $base ]] && summary "base $base" "${base_ratios[@]}"
 	summary routebot "${ratios[@]}"
 fi
+# A busy host moves turns/s and p99 far more than any change: say how busy.
+read -r total1 steal1 < <(stolen)
+awk -v t=$((total1 - total0)) -v s=$((steal1 - steal0)) 'BEGIN {
+	printf "machine: %.0f%% of the CPU time was stolen by the hypervisor during the runs%s\n",
+		100*s/(t ? t : 1), (s > 0.02*t ? " (a busy host: the ratios measure it too; re-run in a quieter minute)" : "") }'

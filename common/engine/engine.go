@@ -84,9 +84,11 @@ func spoken(t Turn) string {
 }
 
 // Turn decides one turn. cur is the call's session (found=false: none yet).
-// The outcome's session takes over cur.Vars and may have changed it: pass a
-// session the caller owns, as the stores hand a transaction (copying the
-// variables on every turn was a tenth of the engine's time).
+// The outcome's session takes over cur.Vars: values already there may change
+// in place (what the caller sees), variables the turn adds are in the
+// outcome's only. Pass a session the caller owns, as the stores hand a
+// transaction (copying the variables on every turn was a tenth of the
+// engine's time).
 func (e *Engine) Turn(f *tenant.Flow, cur session.Session, found bool, t Turn) (Outcome, *wire.Error) {
 	s := cur
 	if !found || s.Scenario != f.Code {

@@ -64,13 +64,18 @@ func TestRequestKeysDigest(t *testing.T) {
 		wg.Go(func() {
 			for range 100 {
 				if got := k.AppendDigests(nil, "turn", "870312", ""); len(got) != 1 || got[0] != want {
-					t.Errorf("Digests = %q, want [%s]", got, want)
+					t.Errorf("AppendDigests = %q, want [%s]", got, want)
 					return
 				}
 			}
 		})
 	}
 	wg.Wait()
+	// Appended after what dst holds, which stays as it was.
+	dst := append(make([]string, 0, 4), "earlier")
+	if got := k.AppendDigests(dst, "turn", "870312", ""); len(got) != 2 || got[0] != "earlier" || got[1] != want {
+		t.Errorf("AppendDigests([earlier]) = %q, want [earlier %s]", got, want)
+	}
 }
 
 func BenchmarkRequestKeys(b *testing.B) {

@@ -9,7 +9,8 @@ import (
 // Vars are a call's global $ variables, in the order they were first set. A
 // call has a handful (name, category1..3, answer, captured digits), so a
 // slice searched in order is cheaper than a map to decode, fill and encode on
-// every turn, and it encodes the same way every time.
+// every turn, and it encodes the same way every time. Names are unique: Set
+// keeps them so.
 type Vars []Var
 
 // Var is one $ variable.
@@ -44,7 +45,9 @@ func (vs Vars) Map() map[string]string {
 	}
 	m := make(map[string]string, len(vs))
 	for _, v := range vs {
-		m[v.Name] = v.Value
+		if _, ok := m[v.Name]; !ok { // the first, as Get has it, should a literal repeat a name
+			m[v.Name] = v.Value
+		}
 	}
 	return m
 }

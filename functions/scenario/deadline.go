@@ -88,8 +88,9 @@ func (c *lazyDeadline) Err() error {
 	if err := c.parent.Err(); err != nil {
 		return err
 	}
-	// time.Until reads only the monotonic clock: half of time.Now's cost,
-	// and Err is asked several times a turn.
+	// time.Until reads only the monotonic clock when the deadline carries
+	// one (ours always do): half of time.Now's cost, and Err is asked
+	// several times a turn.
 	if time.Until(c.deadline) <= 0 {
 		return context.DeadlineExceeded
 	}

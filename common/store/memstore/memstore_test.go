@@ -105,6 +105,25 @@ func BenchmarkTransact(b *testing.B) {
 	}
 }
 
+// TestSessionCodecKeepsVarsOrder: the embedded store gives the variables
+// back in the order they were set (the conformance suite compares them by
+// name, as Firestore keeps a map).
+func TestSessionCodecKeepsVarsOrder(t *testing.T) {
+	for _, vars := range []session.Vars{
+		{{Name: "name", Value: "김민수"}},
+		{{Name: "name", Value: "김민수"}, {Name: "category1", Value: "배송"}, {Name: "answer", Value: ""}, {Name: "birth", Value: "0312"}},
+	} {
+		s := session.Session{CallID: "C1", Tenant: "nexus", Vars: vars}
+		got, err := decodeSession("C1", encodeSession(nil, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Vars, vars) {
+			t.Errorf("decoded Vars %v, want %v in that order", got.Vars, vars)
+		}
+	}
+}
+
 // FuzzSessionCodec checks that a session survives encodeSession and
 // decodeSession unchanged, whatever its strings hold.
 func FuzzSessionCodec(f *testing.F) {
