@@ -13,16 +13,18 @@
 # line and ratio to the floor are printed the same way: before and after a
 # change, measured side by side. A last line says how much CPU time the
 # hypervisor stole from the machine meanwhile (/proc/stat), a measure of
-# how far to trust the minute.
+# how far to trust the minute. With -s DUR a floor that burns DUR of CPU per
+# request (cmd/floor -spin) runs too, printed like the base: a handler of
+# known cost, to read what a handler may cost to reach a given ratio.
 #
-#   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3] [-b REV]    (needs wrk: apt-get install wrk)
+#   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3] [-b REV] [-s 5us]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dur=10s conns=32 runs=1 base=
-while getopts d:c:n:b: opt; do
+dur=10s conns=32 runs=1 base= spin=
+while getopts d:c:n:b:s: opt; do
 	case $opt in
-	d) dur=$OPTARG ;; c) conns=$OPTARG ;; n) runs=$OPTARG ;; b) base=$OPTARG ;;
-	*) echo "usage: $0 [-d DURATION] [-c CONNECTIONS] [-n RUNS] [-b REV]" >&2; exit 2 ;;
+	d) dur=$OPTARG ;; c) conns=$OPTARG ;; n) runs=$OPTARG ;; b) base=$OPTARG ;; s) spin=$OPTARG ;;
+	*) echo "usage: $0 [-d DURATION] [-c CONNECTIONS] [-n RUNS] [-b REV] [-s SPIN]" >&2; exit 2 ;;
 	esac
 done
 command -v wrk >/dev/null || { echo "bench-http: wrk not found (apt-get install wrk)" >&2; exit 1; }
@@ -105,15 +107,19 @@ stolen() { awk '$1 == "cpu" {t=0; for (i=2; i<=9; i++) t+=$i; print t, $9}' /pro
 read -r total0 steal0 < <(stolen)
 
 printf '%-4s %-9s %10s %8s %8s %12s\n' run server turns/s p50_ms p99_ms cpu_us/turn
-ratios=() base_ratios=()
+ratios=() base_ratios=() spin_ratios=()
 for run in $(seq "$runs"); do
 	if [[ -n $base ]]; then
 		read -r _ b_rps b_p50 b_p99 b_cpu < <(measure base "$bin/base")
+	fi
+	if [[ -n $spin ]]; then
+		read -r _ s_rps s_p50 s_p99 s_cpu < <(measure spin "$bin/floor" -addr "127.0.0.1:$port" -spin "$spin")
 	fi
 	read -r _ r_rps r_p50 r_p99 r_cpu < <(measure routebot "$bin/local")
 	read -r _ f_rps f_p50 f_p99 f_cpu < <(measure floor "$bin/floor" -addr "127.0.0.1:$port")
 	[[ -n $base ]] && row "$run" base "$b_rps" "$b_p50" "$b_p99" "$b_cpu"
 	row "$run" routebot "$r_rps" "$r_p50" "$r_p99" "$r_cpu"
+	[[ -n $spin ]] && row "$run" "+$spin" "$s_rps" "$s_p50" "$s_p99" "$s_cpu"
 	row "$run" floor "$f_rps" "$f_p50" "$f_p99" "$f_cpu"
 	ratios+=("$(ratio "$r_rps" "$r_p99" "$r_cpu")")
 	# shellcheck disable=SC2086 # the three ratios, as three words
@@ -122,6 +128,11 @@ for run in $(seq "$runs"); do
 		base_ratios+=("$(ratio "$b_rps" "$b_p99" "$b_cpu")")
 		# shellcheck disable=SC2086
 		says "$(printf '%-4s base     ' "$run")" ${base_ratios[-1]}
+	fi
+	if [[ -n $spin ]]; then
+		spin_ratios+=("$(ratio "$s_rps" "$s_p99" "$s_cpu")")
+		# shellcheck disable=SC2086
+		says "$(printf '%-4s %-9s' "$run" "+$spin")" ${spin_ratios[-1]}
 	fi
 done
 if ((runs > 1)); then
@@ -136,6 +147,7 @@ if ((runs > 1)); then
 			"$(printf '%s\n' "$@" | awk '{print $3}' | median)"
 	}
 	[[ -n $base ]] && summary "base $base" "${base_ratios[@]}"
+	[[ -n $spin ]] && summary "floor +$spin spin" "${spin_ratios[@]}"
 	summary routebot "${ratios[@]}"
 fi
 # A busy host moves turns/s and p99 far more than any change: say how busy.
