@@ -12,7 +12,7 @@ func FromApp(a *app.App) *Handler {
 	c := a.Config
 	return New(a.Flows, a.Sessions, a.Directory, a.Auth, a.Logger, Options{Project: c.Project,
 		TurnTimeout: c.TurnTimeout, ClassifyTimeout: c.ClassifyTimeout, SessionTTL: c.SessionTTL,
-		RequestKeys: a.RequestKeys})
+		RequestKeys: a.RequestKeys, LookUpDuringRead: c.Store == "firestore"})
 }
 
 // deployed is the Cloud Function's handler, built on its first request.

@@ -60,6 +60,11 @@ type Options struct {
 	// RequestKeys digests requests into Session.LastKey; nil: a random key
 	// of this process, fit only when no other process shares the store.
 	RequestKeys *session.RequestKeys
+	// LookUpDuringRead looks a first turn's caller up while the session is
+	// read, not before: for stores where both are round trips (Firestore),
+	// one round trip fewer on every call's first turn. Off for the embedded
+	// store, where the lookup costs less than the goroutine.
+	LookUpDuringRead bool
 }
 
 // New returns the handler. Every dependency is required.
@@ -96,7 +101,8 @@ type turnState struct {
 	turn   engine.Turn
 	class  classify.Result // the turn's classification; turn.Class points here
 	looked bool
-	keys   []string // the request's digests, current key first
+	name   chan string // the caller's name, looked up during the session's read (LookUpDuringRead)
+	keys   []string    // the request's digests, current key first
 	answer []byte
 	out    engine.Outcome
 	apply  func(session.Session, bool) (store.Commit, error) // bound to this state's session method
@@ -208,9 +214,16 @@ func (st *turnState) run() (body []byte, werr *wire.Error) {
 		Customer: req.Customer}
 	// ${name} is looked up once per session, on the call's first turn,
 	// whichever step that turn names. Most first turns look like one, and are
-	// looked up before the session's lock is taken.
+	// looked up before the session's transaction (or, with LookUpDuringRead,
+	// while its read is in flight).
 	st.looked = req.IsFirstChat || req.ScenarioCode == "" || req.ScenarioCode == flow.Code
-	if st.looked {
+	switch {
+	case st.looked && h.opts.LookUpDuringRead:
+		st.name = make(chan string, 1) // buffered: the lookup never waits for a turn that failed meanwhile
+		go func(name chan<- string, tenantID string, req wire.Request) {
+			name <- h.customerName(ctx, r, tenantID, req)
+		}(st.name, t.ID, *req)
+	case st.looked:
 		st.turn.CustomerName = h.customerName(ctx, r, t.ID, *req)
 	}
 	if text, ok := engine.Utterance(flow, st.turn); ok {
@@ -246,6 +259,9 @@ func (st *turnState) session(cur session.Session, found bool) (store.Commit, err
 		return store.Commit{}, nil
 	}
 	st.turn.Now = h.opts.Now()
+	if st.name != nil { // bounded by the turn's deadline, as the lookup is
+		st.turn.CustomerName, st.name = <-st.name, nil
+	}
 	if !st.looked && (!found || cur.Scenario != flow.Code) {
 		// A new session on a turn that did not look like a first one.
 		st.turn.CustomerName, st.looked = h.customerName(st.ctx, st.r, flow.Tenant.ID, *req), true

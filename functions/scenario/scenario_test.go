@@ -355,9 +355,18 @@ func TestRefusalEchoesCall(t *testing.T) {
 }
 
 // TestFirstTurnLooksUpName: ${name} comes from the directory on a call's
-// first turn, whichever step it names; later turns keep it.
+// first turn, whichever step it names; later turns keep it. The same with
+// the lookup made while the session is read.
 func TestFirstTurnLooksUpName(t *testing.T) {
-	e := newEnv(t, nil, Options{})
+	for _, during := range []bool{false, true} {
+		t.Run(fmt.Sprint("LookUpDuringRead=", during), func(t *testing.T) {
+			testFirstTurnLooksUpName(t, Options{LookUpDuringRead: during})
+		})
+	}
+}
+
+func testFirstTurnLooksUpName(t *testing.T, opts Options) {
+	e := newEnv(t, nil, opts)
 	tests := []struct {
 		name, body, want string
 	}{
@@ -378,6 +387,49 @@ func TestFirstTurnLooksUpName(t *testing.T) {
 	_, doc, _ := e.post(t, "/SCENARIO01", body("N1", "ScenarioCode", "greeting", "Answer", ""), "Idempotency-Key", "second")
 	if d, _ := doc["Description"].(string); !strings.HasPrefix(d, "안녕하세요 김민수님") {
 		t.Errorf("second turn: Description %q", d)
+	}
+}
+
+// readingSessions tells when a session's read has begun.
+type readingSessions struct {
+	store.Sessions
+	reading chan struct{}
+	once    sync.Once
+}
+
+func (s *readingSessions) Transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error)) error {
+	s.once.Do(func() { close(s.reading) })
+	return s.Sessions.Transact(ctx, callID, fn)
+}
+
+// awaitingDirectory answers only once the session's read has begun, or
+// fails when the turn gives up first.
+type awaitingDirectory struct {
+	store.Directory
+	reading <-chan struct{}
+}
+
+func (d awaitingDirectory) CustomerName(ctx context.Context, tenantID, phone string) (string, error) {
+	select {
+	case <-d.reading:
+		return d.Directory.CustomerName(ctx, tenantID, phone)
+	case <-ctx.Done():
+		return "", fmt.Errorf("awaitingDirectory: the session's read never began during the lookup: %w", ctx.Err())
+	}
+}
+
+// TestNameLookedUpDuringRead: with LookUpDuringRead the caller's name is
+// looked up while the session is read, not before it (on Firestore, one
+// round trip fewer on a call's first turn): a directory that answers only
+// once the read has begun still names the caller in the greeting.
+func TestNameLookedUpDuringRead(t *testing.T) {
+	e := newEnv(t, nil, Options{LookUpDuringRead: true, TurnTimeout: 2 * time.Second})
+	reading := make(chan struct{})
+	e.h.sessions = &readingSessions{Sessions: e.store, reading: reading}
+	e.h.directory = awaitingDirectory{Directory: e.store, reading: reading}
+	code, doc, raw := e.post(t, "/SCENARIO01", body("R1", "IsFirstChat", "Y"))
+	if d, _ := doc["Description"].(string); code != 200 || !strings.HasPrefix(d, "안녕하세요 김민수님") {
+		t.Errorf("HTTP %d %s: want the greeting with the caller's name, looked up during the read", code, raw)
 	}
 }
 
