@@ -101,7 +101,7 @@ type turnState struct {
 	turn   engine.Turn
 	class  classify.Result // the turn's classification; turn.Class points here
 	looked bool
-	name   chan string // the caller's name, looked up during the session's read (LookUpDuringRead)
+	name   chan lookup // the caller's name, looked up during the session's read (LookUpDuringRead)
 	keys   []string    // the request's digests, current key first
 	answer []byte
 	out    engine.Outcome
@@ -219,10 +219,20 @@ func (st *turnState) run() (body []byte, werr *wire.Error) {
 	st.looked = req.IsFirstChat || req.ScenarioCode == "" || req.ScenarioCode == flow.Code
 	switch {
 	case st.looked && h.opts.LookUpDuringRead:
-		st.name = make(chan string, 1) // buffered: the lookup never waits for a turn that failed meanwhile
-		go func(name chan<- string, tenantID string, req wire.Request) {
-			name <- h.customerName(ctx, r, tenantID, req)
-		}(st.name, t.ID, *req)
+		// Buffered: the lookup never waits for a turn that needed no name
+		// (a retry answered from the session) or failed meanwhile. Only the
+		// turn's own goroutine logs its outcome, and the lookup is not
+		// cancelled when the turn ends (only at the turn's deadline), so a
+		// lookup nobody waited for logs nothing, here or in the store.
+		st.name = make(chan lookup, 1)
+		deadline, _ := ctx.Deadline()
+		lctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		go func(name chan<- lookup, tenantID, phone string) {
+			defer cancel()
+			var l lookup
+			l.name, l.err = h.directory.CustomerName(lctx, tenantID, phone)
+			name <- l
+		}(st.name, t.ID, req.Customer)
 	case st.looked:
 		st.turn.CustomerName = h.customerName(ctx, r, t.ID, *req)
 	}
@@ -259,8 +269,9 @@ func (st *turnState) session(cur session.Session, found bool) (store.Commit, err
 		return store.Commit{}, nil
 	}
 	st.turn.Now = h.opts.Now()
-	if st.name != nil { // bounded by the turn's deadline, as the lookup is
-		st.turn.CustomerName, st.name = <-st.name, nil
+	if st.name != nil {
+		st.turn.CustomerName = h.awaitName(st.ctx, st.r, st.name, flow.Tenant.ID, *req)
+		st.name = nil // a transaction that calls this again keeps the name
 	}
 	if !st.looked && (!found || cur.Scenario != flow.Code) {
 		// A new session on a turn that did not look like a first one.
@@ -304,8 +315,33 @@ func (h *Handler) classify(ctx context.Context, t *tenant.Tenant, text, callID s
 	return nil
 }
 
+// lookup is a directory lookup's outcome.
+type lookup struct {
+	name string
+	err  error
+}
+
+// awaitName waits for the lookup started before the session's read, as long
+// as the turn may: a directory that ignored the deadline would not hold the
+// turn past it.
+func (h *Handler) awaitName(ctx context.Context, r *http.Request, pending <-chan lookup, tenantID string, req wire.Request) string {
+	var l lookup
+	select {
+	case l = <-pending:
+	case <-ctx.Done():
+		l.err = fmt.Errorf("waiting for the customer directory: %w", ctx.Err())
+	}
+	return h.nameOrDefault(r, tenantID, req, l.name, l.err)
+}
+
 func (h *Handler) customerName(ctx context.Context, r *http.Request, tenantID string, req wire.Request) string {
 	name, err := h.directory.CustomerName(ctx, tenantID, req.Customer)
+	return h.nameOrDefault(r, tenantID, req, name, err)
+}
+
+// nameOrDefault is a lookup's name, "" (the tenant's default) when it
+// failed, which is logged unless the caller is just not in the directory.
+func (h *Handler) nameOrDefault(r *http.Request, tenantID string, req wire.Request, name string, err error) string {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		attrs := append(logging.TraceAttrs(r, h.opts.Project), slog.String("CallId", req.CallID),
 			slog.String("tenant", tenantID), slog.String("error", err.Error()))

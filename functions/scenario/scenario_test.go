@@ -390,46 +390,66 @@ func testFirstTurnLooksUpName(t *testing.T, opts Options) {
 	}
 }
 
-// readingSessions tells when a session's read has begun.
-type readingSessions struct {
+// overlap makes a session's read and a name lookup wait for each other:
+// the read goes on once the lookup has begun, the lookup answers once the
+// read has begun, so a turn gets both only if they are in flight together.
+// With calls > 1, the read calls fn that many times, as a transaction that
+// retries on contention does.
+type overlap struct {
 	store.Sessions
-	reading chan struct{}
-	once    sync.Once
-}
-
-func (s *readingSessions) Transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error)) error {
-	s.once.Do(func() { close(s.reading) })
-	return s.Sessions.Transact(ctx, callID, fn)
-}
-
-// awaitingDirectory answers only once the session's read has begun, or
-// fails when the turn gives up first.
-type awaitingDirectory struct {
 	store.Directory
-	reading <-chan struct{}
+	calls            int
+	reading, looking chan struct{}
+	read, look       sync.Once
 }
 
-func (d awaitingDirectory) CustomerName(ctx context.Context, tenantID, phone string) (string, error) {
+func newOverlap(s store.Sessions, d store.Directory, calls int) *overlap {
+	return &overlap{Sessions: s, Directory: d, calls: calls, reading: make(chan struct{}), looking: make(chan struct{})}
+}
+
+func (o *overlap) Transact(ctx context.Context, callID string, fn func(session.Session, bool) (store.Commit, error)) error {
+	o.read.Do(func() { close(o.reading) })
 	select {
-	case <-d.reading:
-		return d.Directory.CustomerName(ctx, tenantID, phone)
+	case <-o.looking:
 	case <-ctx.Done():
-		return "", fmt.Errorf("awaitingDirectory: the session's read never began during the lookup: %w", ctx.Err())
+		return fmt.Errorf("overlap: no lookup began during the read: %w", ctx.Err())
+	}
+	for range o.calls - 1 {
+		if err := o.Sessions.Transact(ctx, callID, func(cur session.Session, found bool) (store.Commit, error) {
+			_, err := fn(cur, found) // a first attempt, lost to contention
+			return store.Commit{}, err
+		}); err != nil {
+			return err
+		}
+	}
+	return o.Sessions.Transact(ctx, callID, fn)
+}
+
+func (o *overlap) CustomerName(ctx context.Context, tenantID, phone string) (string, error) {
+	o.look.Do(func() { close(o.looking) })
+	select {
+	case <-o.reading:
+		return o.Directory.CustomerName(ctx, tenantID, phone)
+	case <-ctx.Done():
+		return "", fmt.Errorf("overlap: the session's read never began during the lookup: %w", ctx.Err())
 	}
 }
 
 // TestNameLookedUpDuringRead: with LookUpDuringRead the caller's name is
-// looked up while the session is read, not before it (on Firestore, one
-// round trip fewer on a call's first turn): a directory that answers only
-// once the read has begun still names the caller in the greeting.
+// looked up while the session is read, neither before nor after it (on
+// Firestore, one round trip fewer on a call's first turn), also when the
+// transaction runs its callback twice.
 func TestNameLookedUpDuringRead(t *testing.T) {
-	e := newEnv(t, nil, Options{LookUpDuringRead: true, TurnTimeout: 2 * time.Second})
-	reading := make(chan struct{})
-	e.h.sessions = &readingSessions{Sessions: e.store, reading: reading}
-	e.h.directory = awaitingDirectory{Directory: e.store, reading: reading}
-	code, doc, raw := e.post(t, "/SCENARIO01", body("R1", "IsFirstChat", "Y"))
-	if d, _ := doc["Description"].(string); code != 200 || !strings.HasPrefix(d, "안녕하세요 김민수님") {
-		t.Errorf("HTTP %d %s: want the greeting with the caller's name, looked up during the read", code, raw)
+	for _, calls := range []int{1, 2} {
+		t.Run(fmt.Sprint(calls, " attempts"), func(t *testing.T) {
+			e := newEnv(t, nil, Options{LookUpDuringRead: true, TurnTimeout: 2 * time.Second})
+			o := newOverlap(e.store, e.store, calls)
+			e.h.sessions, e.h.directory = o, o
+			code, doc, raw := e.post(t, "/SCENARIO01", body("R1", "IsFirstChat", "Y"))
+			if d, _ := doc["Description"].(string); code != 200 || !strings.HasPrefix(d, "안녕하세요 김민수님") {
+				t.Errorf("HTTP %d %s: want the greeting with the caller's name, looked up during the read", code, raw)
+			}
+		})
 	}
 }
 
@@ -441,17 +461,42 @@ func (brokenDirectory) CustomerName(context.Context, string, string) (string, er
 }
 
 // TestDirectoryFailureLogged: the warning goes through the handler's own
-// logger, with severity, the turn's trace and span, and the CallId.
+// logger, with severity, the turn's trace and span, and the CallId. A retry
+// answered from the session needs no name: looked up before the read, its
+// failure is logged again; looked up during the read, its outcome is unused
+// and not logged.
 func TestDirectoryFailureLogged(t *testing.T) {
-	e := newEnv(t, nil, Options{})
+	for _, tt := range []struct {
+		during   bool
+		warnings int
+	}{{false, 2}, {true, 1}} {
+		t.Run(fmt.Sprint("LookUpDuringRead=", tt.during), func(t *testing.T) {
+			testDirectoryFailureLogged(t, Options{LookUpDuringRead: tt.during}, tt.warnings)
+		})
+	}
+}
+
+func testDirectoryFailureLogged(t *testing.T, opts Options, wantWarnings int) {
+	e := newEnv(t, nil, opts)
 	e.h.directory = brokenDirectory{}
-	r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(body("D1", "IsFirstChat", "Y")))
-	r.Header.Set("Authorization", "Bearer "+token)
-	r.Header.Set("X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/74;o=1")
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
-	if !strings.Contains(w.Body.String(), "안녕하세요 고객님") {
-		t.Errorf("answer %s, want the tenant's default name", w.Body)
+	for i := range 2 { // the turn, then the gateway's retry of it
+		r := httptest.NewRequest(http.MethodPost, "/SCENARIO01", strings.NewReader(body("D1", "IsFirstChat", "Y")))
+		r.Header.Set("Authorization", "Bearer "+token)
+		r.Header.Set("X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/74;o=1")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if !strings.Contains(w.Body.String(), "안녕하세요 고객님") {
+			t.Errorf("answer %d: %s, want the tenant's default name", i+1, w.Body)
+		}
+	}
+	warnings := 0
+	for _, l := range e.logs.Lines(t) {
+		if l["message"] == "customer directory lookup failed; using the tenant's default name" {
+			warnings++
+		}
+	}
+	if warnings != wantWarnings {
+		t.Errorf("%d directory warnings for a turn and its retry, want %d:\n%s", warnings, wantWarnings, e.logs.String())
 	}
 	line := e.logs.Find(t, "customer directory lookup failed; using the tenant's default name")
 	want := map[string]any{"severity": "WARNING", "CallId": "D1", "tenant": "nexus",
