@@ -262,27 +262,7 @@ func racingRetries(t *testing.T, base string, a *app.App) {
 // and transferred, a new call each time) through the handler on the Firestore
 // emulator: the session transaction is the cost.
 func BenchmarkTurnFirestore(b *testing.B) {
-	host, stop, err := emulator.StartFirestore()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer stop()
-	ctx := context.Background()
-	project := "routebot-bench"
-	client, closeClient, err := fsstore.NewClient(ctx, project, host)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer closeClient()
-	st, err := fsstore.New(ctx, client, fsstore.Options{Logger: logging.New(io.Discard, nil)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tenanttest.PutDemo(ctx, b, st)
-	st.Close()
-	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
-		"FIRESTORE_EMULATOR_HOST": host, "ROUTEBOT_API_TOKEN": testToken}
-	h := gateway.New(apptest.Build(b, env, true, nil))
+	h := gateway.New(demoOnEmulator(b))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -296,4 +276,34 @@ func BenchmarkTurnFirestore(b *testing.B) {
 			b.Fatal(w.Body.String())
 		}
 	}
+}
+
+// demoOnEmulator starts a Firestore emulator for tb, pushes the demo
+// tenants into a project of their own and builds the app on it
+// (ROUTEBOT_STORE=firestore).
+func demoOnEmulator(tb testing.TB) *app.App {
+	tb.Helper()
+	host, stop, err := emulator.StartFirestore()
+	if err != nil {
+		tb.Fatalf("the Firestore emulator: %v", err)
+	}
+	tb.Cleanup(stop)
+	id := make([]byte, 6)
+	_, _ = rand.Read(id)
+	project := "routebot-bench-" + hex.EncodeToString(id)
+	ctx := context.Background()
+	client, closeClient, err := fsstore.NewClient(ctx, project, host)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer closeClient()
+	st, err := fsstore.New(ctx, client, fsstore.Options{Logger: logging.New(io.Discard, nil)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tenanttest.PutDemo(ctx, tb, st)
+	st.Close()
+	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
+		emulator.HostEnv: host, "ROUTEBOT_API_TOKEN": testToken}
+	return apptest.Build(tb, env, true, nil)
 }

@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,12 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/functions/gateway"
 	"github.com/routebot/routebot/functions/scenario"
-	"github.com/routebot/routebot/internal/apptest"
-	"github.com/routebot/routebot/internal/emulator"
-	"github.com/routebot/routebot/internal/tenanttest"
 )
 
 // BenchmarkFirstTurnFirestore is the first turn of a call on a warm instance
@@ -32,29 +24,7 @@ import (
 // same neighbours; each one's median is reported (p50-ms-during-read,
 // p50-ms-before-read).
 func BenchmarkFirstTurnFirestore(b *testing.B) {
-	host, stop, err := emulator.StartFirestore()
-	if err != nil {
-		b.Fatalf("the first turn on Firestore needs the Firestore emulator: %v", err)
-	}
-	b.Cleanup(stop)
-	id := make([]byte, 6)
-	_, _ = rand.Read(id)
-	project := "routebot-first-turn-" + hex.EncodeToString(id)
-
-	ctx := context.Background()
-	client, closeClient, err := fsstore.NewClient(ctx, project, host)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = closeClient() })
-	st, err := fsstore.New(ctx, client, fsstore.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tenanttest.PutDemo(ctx, b, st)
-
-	a := apptest.Build(b, map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
-		emulator.HostEnv: host, "ROUTEBOT_API_TOKEN": testToken}, true, nil)
+	a := demoOnEmulator(b)
 	c := a.Config
 	before := scenario.New(a.Flows, a.Sessions, a.Directory, a.Auth, a.Logger, scenario.Options{Project: c.Project,
 		TurnTimeout: c.TurnTimeout, ClassifyTimeout: c.ClassifyTimeout, SessionTTL: c.SessionTTL, RequestKeys: a.RequestKeys})
