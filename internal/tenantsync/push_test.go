@@ -222,9 +222,7 @@ func TestHandOver(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			st := b.new(t)
 			demo := tenanttest.DemoCopy(t)
-			if _, err := apply(t, st, first(plan(t, st, load(t, demo)))); err != nil {
-				t.Fatal(err)
-			}
+			push(t, st, demo)
 			// star-wars moves from nexus to hanbit.
 			if err := os.Rename(filepath.Join(demo, "nexus", "flows", "star-wars.yaml"), filepath.Join(demo, "hanbit", "flows", "star-wars.yaml")); err != nil {
 				t.Fatal(err)
@@ -253,9 +251,7 @@ func TestHandOver(t *testing.T) {
 func TestSwapRefused(t *testing.T) {
 	st := backends[0].new(t)
 	demo := tenanttest.DemoCopy(t)
-	if _, err := apply(t, st, first(plan(t, st, load(t, demo)))); err != nil {
-		t.Fatal(err)
-	}
+	push(t, st, demo)
 	n, h := filepath.Join(demo, "nexus", "flows"), filepath.Join(demo, "hanbit", "flows")
 	for _, mv := range [][2]string{{filepath.Join(n, "star-wars.yaml"), filepath.Join(h, "star-wars.yaml")},
 		{filepath.Join(h, "HANBIT01.yaml"), filepath.Join(n, "HANBIT01.yaml")}} {
@@ -271,7 +267,14 @@ func TestSwapRefused(t *testing.T) {
 	wantVersions(t, st, map[string]int64{"hanbit": 1, "nexus": 1})
 }
 
-func first(c []*Change, _ string) []*Change { return c }
+// push plans and applies dir as it is, as routebotctl push does.
+func push(t *testing.T, st Store, dir string) {
+	t.Helper()
+	changes, _ := plan(t, st, load(t, dir))
+	if _, err := apply(t, st, changes); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestPushedMeanwhileRefused: a tenant pushed by someone else between this
 // push's plan and its apply (another author, another studio instance) is
@@ -281,16 +284,12 @@ func TestPushedMeanwhileRefused(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			st := b.new(t)
 			demo := tenanttest.DemoCopy(t)
-			if _, err := apply(t, st, first(plan(t, st, load(t, demo)))); err != nil {
-				t.Fatal(err)
-			}
+			push(t, st, demo)
 			mine, theirs := demo, tenanttest.DemoCopy(t)
 			tenanttest.ReplaceIn(t, filepath.Join(mine, "nexus", "tenant.yaml"), "넥서스", "넥서스 (mine)")
 			tenanttest.ReplaceIn(t, filepath.Join(theirs, "nexus", "tenant.yaml"), "넥서스", "넥서스 (theirs)")
 			changes, _ := plan(t, st, load(t, mine))
-			if _, err := apply(t, st, first(plan(t, st, load(t, theirs)))); err != nil {
-				t.Fatal(err)
-			}
+			push(t, st, theirs)
 			_, err := apply(t, st, changes)
 			if !errors.Is(err, store.ErrVersionMismatch) || !strings.Contains(err.Error(), "push tenant nexus") {
 				t.Fatalf("apply after someone else's push = %v, want ErrVersionMismatch naming nexus", err)
@@ -309,9 +308,7 @@ func TestPullRefusesLocalChanges(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			st := b.new(t)
 			demo := tenanttest.DemoCopy(t)
-			if _, err := apply(t, st, first(plan(t, st, load(t, demo)))); err != nil {
-				t.Fatal(err)
-			}
+			push(t, st, demo)
 			out := t.TempDir()
 			ctx := context.Background()
 			if err := Pull(ctx, st, out, []string{"nexus"}, false, &bytes.Buffer{}); err != nil {
