@@ -238,18 +238,9 @@ func (s *Store) Files(ctx context.Context, id string) (store.TenantFiles, error)
 func (s *Store) loadFiles(ctx context.Context, id string) (tf store.TenantFiles, live bool, err error) {
 	ref := s.tenants().Doc(id)
 	snap, err := ref.Get(ctx)
-	if notFound(err) {
-		return store.TenantFiles{}, false, nil
-	}
-	if err != nil {
+	t, live, err := decodeTenant(ref, snap, err)
+	if err != nil || !live {
 		return store.TenantFiles{}, false, err
-	}
-	var t tenantDoc
-	if err := snap.DataTo(&t); err != nil {
-		return store.TenantFiles{}, false, fmt.Errorf("decode %s: %w", ref.Path, err)
-	}
-	if t.Deleted {
-		return store.TenantFiles{}, false, nil
 	}
 	docs, err := ref.Collection("files").WithReadOptions(firestore.ReadTime(snap.ReadTime)).Documents(ctx).GetAll()
 	if err != nil {
@@ -266,6 +257,12 @@ func (s *Store) loadFiles(ctx context.Context, id string) (tf store.TenantFiles,
 // or it is a tombstone.
 func readTenant(tx *firestore.Transaction, ref *firestore.DocumentRef) (t tenantDoc, live bool, err error) {
 	snap, err := tx.Get(ref)
+	return decodeTenant(ref, snap, err)
+}
+
+// decodeTenant decodes tenant document ref as read (snap, err); live is
+// false when there is none or it is a tombstone.
+func decodeTenant(ref *firestore.DocumentRef, snap *firestore.DocumentSnapshot, err error) (t tenantDoc, live bool, _ error) {
 	if notFound(err) {
 		return tenantDoc{}, false, nil
 	}
