@@ -110,10 +110,13 @@ type lateSecret struct {
 func newLateSecret() *lateSecret { return &lateSecret{attempt: make(chan struct{})} }
 
 // set makes s the value.
-func (l *lateSecret) set(s *secrets.Secret) {
+func (l *lateSecret) set(s *secrets.Secret) { l.end(s, nil) }
+
+// end ends the attempt under way, if any, with its value or its failure.
+func (l *lateSecret) end(s *secrets.Secret, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.s, l.err = s, nil
+	l.s, l.err = s, err
 	if l.attempt != nil {
 		close(l.attempt)
 		l.attempt = nil
@@ -130,11 +133,7 @@ func (l *lateSecret) fetch(ctx context.Context, resolve func(context.Context) (*
 			l.set(s)
 			return
 		}
-		l.mu.Lock()
-		l.err = err
-		close(l.attempt)
-		l.attempt = nil
-		l.mu.Unlock()
+		l.end(nil, err)
 		if ctx.Err() != nil {
 			return
 		}
