@@ -20,8 +20,8 @@ import (
 // function: the mux's pattern matching is otherwise a few percent of a
 // turn's CPU. Everything else goes through the mux, where the local run adds
 // its own routes. The short cut is taken only while no route added could
-// claim a call turn's path (one that Handle sees would turns it off), so
-// that both reach the same handler (TestRouterMatchesMux).
+// claim a call turn's path (Handle turns it off when one does), so that both
+// reach the same handler (TestRouterMatchesMux).
 type Router struct {
 	mux   *http.ServeMux
 	turn  http.Handler

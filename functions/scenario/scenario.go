@@ -219,20 +219,7 @@ func (st *turnState) run() (body []byte, werr *wire.Error) {
 	st.looked = req.IsFirstChat || req.ScenarioCode == "" || req.ScenarioCode == flow.Code
 	switch {
 	case st.looked && h.opts.LookUpDuringRead:
-		// Buffered: the lookup never waits for a turn that needed no name
-		// (a retry answered from the session) or failed meanwhile. Only the
-		// turn's own goroutine logs its outcome, and the lookup is not
-		// cancelled when the turn ends (only at the turn's deadline), so a
-		// lookup nobody waited for logs nothing, here or in the store.
-		st.name = make(chan lookup, 1)
-		deadline, _ := ctx.Deadline()
-		lctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-		go func(name chan<- lookup, tenantID, phone string) {
-			defer cancel()
-			var l lookup
-			l.name, l.err = h.directory.CustomerName(lctx, tenantID, phone)
-			name <- l
-		}(st.name, t.ID, req.Customer)
+		st.name = h.startLookup(ctx, t.ID, req.Customer)
 	case st.looked:
 		st.turn.CustomerName = h.customerName(ctx, r, t.ID, *req)
 	}
@@ -321,6 +308,25 @@ type lookup struct {
 	err  error
 }
 
+// startLookup looks phone up in the background, for awaitName. The channel
+// is buffered: the lookup never waits for a turn that needed no name (a
+// retry answered from the session) or failed meanwhile. Only the turn's own
+// goroutine logs the outcome, and the lookup is not cancelled when the turn
+// ends (only at the turn's deadline), so a lookup nobody waited for logs
+// nothing, here or in the store.
+func (h *Handler) startLookup(ctx context.Context, tenantID, phone string) chan lookup {
+	name := make(chan lookup, 1)
+	deadline, _ := ctx.Deadline()
+	lctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	go func() {
+		defer cancel()
+		var l lookup
+		l.name, l.err = h.directory.CustomerName(lctx, tenantID, phone)
+		name <- l
+	}()
+	return name
+}
+
 // awaitName waits for the lookup started before the session's read, as long
 // as the turn may: a directory that ignored the deadline would not hold the
 // turn past it.
@@ -352,8 +358,9 @@ func (h *Handler) nameOrDefault(r *http.Request, tenantID string, req wire.Reque
 
 // requestKeys appends to dst what identifies a request so that a retry is
 // recognised: its keyed digests (the DTMF of a sensitive step is among the
-// fields), current key first. 무응답 and 무응답종료 name no step, so two real silences look
-// identical: they are only deduplicated by an Idempotency-Key header.
+// fields), current key first. 무응답 and 무응답종료 name no step, so two real
+// silences look identical: they are only deduplicated by an Idempotency-Key
+// header.
 func requestKeys(dst []string, k *session.RequestKeys, scenarioCode string, req wire.Request, idempotencyKey string) []string {
 	switch {
 	case idempotencyKey != "":
