@@ -17,14 +17,22 @@
 # request (cmd/floor -spin) runs too, printed like the base: a handler of
 # known cost, to read what a handler may cost to reach a given ratio.
 #
-#   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3] [-b REV] [-s 5us]    (needs wrk: apt-get install wrk)
+# wrk's load is a closed loop: each connection sends when answered, so by
+# Little's law a server's latency is the connections over its turns/s, and
+# a slower server's p99 is larger by about the turns/s ratio whatever its
+# tail. With -r RATE every server is also offered RATE turns/s in an open
+# loop (cmd/loadgen -rate, the same calls) after its wrk run, and the
+# latencies are printed side by side: what a caller waits at the same
+# offered load, which is what a contact center's traffic is.
+#
+#   scripts/bench-http.sh [-d 10s] [-c 32] [-n 3] [-b REV] [-s 5us] [-r 8000]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dur=10s conns=32 runs=1 base= spin=
-while getopts d:c:n:b:s: opt; do
+dur=10s conns=32 runs=1 base= spin= rate=
+while getopts d:c:n:b:s:r: opt; do
 	case $opt in
-	d) dur=$OPTARG ;; c) conns=$OPTARG ;; n) runs=$OPTARG ;; b) base=$OPTARG ;; s) spin=$OPTARG ;;
-	*) echo "usage: $0 [-d DURATION] [-c CONNECTIONS] [-n RUNS] [-b REV] [-s SPIN]" >&2; exit 2 ;;
+	d) dur=$OPTARG ;; c) conns=$OPTARG ;; n) runs=$OPTARG ;; b) base=$OPTARG ;; s) spin=$OPTARG ;; r) rate=$OPTARG ;;
+	*) echo "usage: $0 [-d DURATION] [-c CONNECTIONS] [-n RUNS] [-b REV] [-s SPIN] [-r RATE]" >&2; exit 2 ;;
 	esac
 done
 command -v wrk >/dev/null || { echo "bench-http: wrk not found (apt-get install wrk)" >&2; exit 1; }
@@ -39,6 +47,7 @@ cleanup() {
 trap cleanup EXIT
 go build -o "$bin/local" ./cmd/local
 go build -o "$bin/floor" ./cmd/floor
+go build -o "$bin/loadgen" ./cmd/loadgen
 if [[ -n $base ]]; then
 	git worktree add --detach "$bin/base-src" "$base" >/dev/null 2>&1 ||
 		{ echo "bench-http: no git revision $base" >&2; exit 1; }
@@ -55,7 +64,7 @@ port=18090
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # measure NAME CMD...: starts the server, loads it, prints
-# "NAME rps p50 p99 cpu_us_per_turn".
+# "NAME rps p50 p99 cpu_us_per_turn", and with -r "open_p50 open_p99" (ms).
 measure() {
 	local name=$1
 	shift
@@ -71,6 +80,14 @@ measure() {
 	t0=$(cpu_ticks "$pid")
 	"${load_cpu[@]}" wrk -t1 -c"$conns" -d"$dur" --latency -s scripts/turns.lua "http://127.0.0.1:$port" >"$bin/$name.out" 2>"$bin/$name.err"
 	t1=$(cpu_ticks "$pid")
+	local open=
+	if [[ -n $rate ]]; then
+		# answered offered p50 p99; loadgen says on stderr if the server fell behind.
+		open=$("${load_cpu[@]}" "$bin/loadgen" -url "http://127.0.0.1:$port" -c "$conns" -d "$dur" -warmup 1s -rate "$rate" -terse 2>"$bin/$name.open.err") ||
+			{ echo "bench-http: $name, open loop at $rate turns/s:" >&2; cat "$bin/$name.open.err" >&2; exit 1; }
+		[[ -s $bin/$name.open.err ]] && cat "$bin/$name.open.err" >&2
+		open=$(awk '{print $3, $4}' <<<"$open")
+	fi
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=
@@ -79,9 +96,9 @@ measure() {
 		head -3 "$bin/$name.err" >&2
 		exit 1
 	fi
-	awk -v n="$name" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+	awk -v n="$name" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v open="$open" \
 		'/requests in/ {reqs=$1} /Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
-		END {printf "%s %s %s %s %.1f\n", n, rps, p50, p99, 1e6*ticks/hz/reqs}' "$bin/$name.out"
+		END {printf "%s %s %s %s %.1f %s\n", n, rps, p50, p99, 1e6*ticks/hz/reqs, open}' "$bin/$name.out"
 }
 
 # to_ms 1.23ms|456.00us|1.2s → milliseconds
@@ -104,19 +121,30 @@ says() {
 # stolen: the whole machine's CPU time so far, and how much of it the
 # hypervisor gave to other guests ("steal", /proc/stat), in clock ticks.
 stolen() { awk '$1 == "cpu" {t=0; for (i=2; i<=9; i++) t+=$i; print t, $9}' /proc/stat; }
+
+# open_ratio P50 P99: "p50x p99x" of a server's open-loop latencies against
+# this run's floor's.
+open_ratio() { awk -v a="$1" -v b="$2" -v c="$f_op50" -v d="$f_op99" 'BEGIN { printf "%.2f %.2f", a/c, b/d }'; }
+
+# open_says LABEL P50 P99 [P50X P99X]: a server's open-loop latencies.
+open_says() {
+	printf '%s open loop at %s turns/s: p50 %s ms, p99 %s ms' "$1" "$rate" "$2" "$3"
+	(($# > 3)) && printf ' (%sx and %sx the floor'"'"'s)' "$4" "$5"
+	echo
+}
 read -r total0 steal0 < <(stolen)
 
 printf '%-4s %-9s %10s %8s %8s %12s\n' run server turns/s p50_ms p99_ms cpu_us/turn
-ratios=() base_ratios=() spin_ratios=()
+ratios=() base_ratios=() spin_ratios=() open_ratios=() base_open_ratios=()
 for run in $(seq "$runs"); do
 	if [[ -n $base ]]; then
-		read -r _ b_rps b_p50 b_p99 b_cpu < <(measure base "$bin/base")
+		read -r _ b_rps b_p50 b_p99 b_cpu b_op50 b_op99 < <(measure base "$bin/base")
 	fi
 	if [[ -n $spin ]]; then
-		read -r _ s_rps s_p50 s_p99 s_cpu < <(measure spin "$bin/floor" -addr "127.0.0.1:$port" -spin "$spin")
+		read -r _ s_rps s_p50 s_p99 s_cpu _ _ < <(measure spin "$bin/floor" -addr "127.0.0.1:$port" -spin "$spin")
 	fi
-	read -r _ r_rps r_p50 r_p99 r_cpu < <(measure routebot "$bin/local")
-	read -r _ f_rps f_p50 f_p99 f_cpu < <(measure floor "$bin/floor" -addr "127.0.0.1:$port")
+	read -r _ r_rps r_p50 r_p99 r_cpu r_op50 r_op99 < <(measure routebot "$bin/local")
+	read -r _ f_rps f_p50 f_p99 f_cpu f_op50 f_op99 < <(measure floor "$bin/floor" -addr "127.0.0.1:$port")
 	[[ -n $base ]] && row "$run" base "$b_rps" "$b_p50" "$b_p99" "$b_cpu"
 	row "$run" routebot "$r_rps" "$r_p50" "$r_p99" "$r_cpu"
 	[[ -n $spin ]] && row "$run" "+$spin" "$s_rps" "$s_p50" "$s_p99" "$s_cpu"
@@ -134,6 +162,17 @@ for run in $(seq "$runs"); do
 		# shellcheck disable=SC2086
 		says "$(printf '%-4s %-9s' "$run" "+$spin")" ${spin_ratios[-1]}
 	fi
+	if [[ -n $rate ]]; then
+		open_ratios+=("$(open_ratio "$r_op50" "$r_op99")")
+		# shellcheck disable=SC2086
+		open_says "$(printf '%-4s routebot ' "$run")" "$r_op50" "$r_op99" ${open_ratios[-1]}
+		if [[ -n $base ]]; then
+			base_open_ratios+=("$(open_ratio "$b_op50" "$b_op99")")
+			# shellcheck disable=SC2086
+			open_says "$(printf '%-4s base     ' "$run")" "$b_op50" "$b_op99" ${base_open_ratios[-1]}
+		fi
+		open_says "$(printf '%-4s floor    ' "$run")" "$f_op50" "$f_op99"
+	fi
 done
 if ((runs > 1)); then
 	median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
@@ -149,6 +188,18 @@ if ((runs > 1)); then
 	[[ -n $base ]] && summary "base $base" "${base_ratios[@]}"
 	[[ -n $spin ]] && summary "floor +$spin spin" "${spin_ratios[@]}"
 	summary routebot "${ratios[@]}"
+	# open_summary NAME RATIO...: the median of the runs' open-loop ratios.
+	open_summary() {
+		local name=$1
+		shift
+		printf '%s, median of %s runs: open loop at %s turns/s, p50 %sx and p99 %sx the floor'"'"'s\n' "$name" "$runs" "$rate" \
+			"$(printf '%s\n' "$@" | awk '{print $1}' | median)" \
+			"$(printf '%s\n' "$@" | awk '{print $2}' | median)"
+	}
+	if [[ -n $rate ]]; then
+		[[ -n $base ]] && open_summary "base $base" "${base_open_ratios[@]}"
+		open_summary routebot "${open_ratios[@]}"
+	fi
 fi
 # A busy host moves turns/s and p99 far more than any change: say how busy.
 read -r total1 steal1 < <(stolen)
