@@ -110,14 +110,14 @@ func DecodeRequest(body []byte) (Request, *Error) {
 	var e *Error
 	// text validates one field; every field is checked, the first failure kept.
 	text := func(name string, f flex, max int, required bool) (string, bool) {
-		v := strings.TrimSpace(f.v)
+		v := trimSpace(f.v)
 		var fe *Error
 		switch {
 		case f.bad:
 			fe = Errorf(BadParameter, "%s must be text", name)
 		case required && v == "":
 			fe = Errorf(BadParameter, "%s is required", name)
-		case max > 0 && utf8.RuneCountInString(v) > max:
+		case max > 0 && len(v) > max && utf8.RuneCountInString(v) > max: // no more runes than bytes
 			fe = Errorf(BadParameter, "%s is longer than %d characters", name, max)
 		}
 		if fe != nil && e == nil {
@@ -156,6 +156,19 @@ func DecodeRequest(body []byte) (Request, *Error) {
 	req.IsFirstChat = first == "Y" || first == "y"
 	return req, nil
 }
+
+// trimSpace is strings.TrimSpace, without its work for the fields the
+// gateway sends, which start and end with a printable ASCII character.
+func trimSpace(s string) string {
+	if s == "" || isPlainEnd(s[0]) && isPlainEnd(s[len(s)-1]) {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
+
+// isPlainEnd reports whether c is ASCII and not white space: a field that
+// starts and ends with such a byte has nothing for TrimSpace to cut.
+func isPlainEnd(c byte) bool { return c > ' ' && c < utf8.RuneSelf }
 
 func allDigits(s string) bool {
 	if s == "" {

@@ -510,3 +510,15 @@ func TestGatewayBodiesTakeTheFastPath(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTrimSpace: trimSpace's shortcut cuts what strings.TrimSpace cuts.
+func FuzzTrimSpace(f *testing.F) {
+	for _, s := range []string{"", " ", "a", " a ", "a\u3000", "\u00a0a", "\u0085", "담당자 ", "x\t", "\x7f", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
