@@ -8,7 +8,12 @@
 # per turn (user+system, from /proc): on a machine shared with other work
 # that figure moves much less than turns/s, and its ratio is the one to
 # trust when the two disagree. With -n > 1 the runs alternate routebot and
-# floor, and a last line gives the median of each ratio. With -b REV the
+# floor, and last lines give the median of each ratio, and the ratios of
+# each server's best run (most turns/s, least CPU a turn, lowest p99): a
+# neighbour only ever slows a run down, so a server's best is the run it
+# disturbed least, and on a shared machine the bests are the steadier
+# comparison (Chen & Revels, "Robust benchmarking in noisy environments",
+# 2016). With -b REV the
 # cmd/local of git revision REV runs too, before each routebot run, and its
 # line and ratio to the floor are printed the same way: before and after a
 # change, measured side by side. A last line says how much CPU time the
@@ -136,6 +141,7 @@ read -r total0 steal0 < <(stolen)
 
 printf '%-4s %-9s %10s %8s %8s %12s\n' run server turns/s p50_ms p99_ms cpu_us/turn
 ratios=() base_ratios=() spin_ratios=() open_ratios=() base_open_ratios=()
+runs_of=() # "name rps p99 cpu" of every server in every run, for the bests
 for run in $(seq "$runs"); do
 	if [[ -n $base ]]; then
 		read -r _ b_rps b_p50 b_p99 b_cpu b_op50 b_op99 < <(measure base "$bin/base")
@@ -149,6 +155,9 @@ for run in $(seq "$runs"); do
 	row "$run" routebot "$r_rps" "$r_p50" "$r_p99" "$r_cpu"
 	[[ -n $spin ]] && row "$run" "+$spin" "$s_rps" "$s_p50" "$s_p99" "$s_cpu"
 	row "$run" floor "$f_rps" "$f_p50" "$f_p99" "$f_cpu"
+	runs_of+=("routebot $r_rps $(to_ms "$r_p99") $r_cpu" "floor $f_rps $(to_ms "$f_p99") $f_cpu")
+	[[ -n $base ]] && runs_of+=("base $b_rps $(to_ms "$b_p99") $b_cpu")
+	[[ -n $spin ]] && runs_of+=("spin $s_rps $(to_ms "$s_p99") $s_cpu")
 	ratios+=("$(ratio "$r_rps" "$r_p99" "$r_cpu")")
 	# shellcheck disable=SC2086 # the three ratios, as three words
 	says "$(printf '%-4s ratio    ' "$run")" ${ratios[-1]}
@@ -188,6 +197,20 @@ if ((runs > 1)); then
 	[[ -n $base ]] && summary "base $base" "${base_ratios[@]}"
 	[[ -n $spin ]] && summary "floor +$spin spin" "${spin_ratios[@]}"
 	summary routebot "${ratios[@]}"
+	# best NAME: NAME's best run against the floor's best, as three ratios.
+	best() {
+		printf '%s\n' "${runs_of[@]}" | awk -v n="$1" '
+			!($1 in rps) || $2 > rps[$1] {rps[$1] = $2}
+			!($1 in p99) || $3 < p99[$1] {p99[$1] = $3}
+			!($1 in cpu) || $4 < cpu[$1] {cpu[$1] = $4}
+			END {printf "%.0f %.2f %.0f", 100*rps[n]/rps["floor"], p99[n]/p99["floor"], 100*cpu["floor"]/cpu[n]}'
+	}
+	# shellcheck disable=SC2046 # the three ratios, as three words
+	[[ -n $base ]] && says "base $base, best of $runs runs against the floor's best:" $(best base)
+	# shellcheck disable=SC2046
+	[[ -n $spin ]] && says "floor +$spin spin, best of $runs runs against the floor's best:" $(best spin)
+	# shellcheck disable=SC2046
+	says "routebot, best of $runs runs against the floor's best:" $(best routebot)
 	# open_summary NAME RATIO...: the median of the runs' open-loop ratios.
 	open_summary() {
 		local name=$1
