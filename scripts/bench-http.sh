@@ -9,10 +9,10 @@
 # that figure moves much less than turns/s, and its ratio is the one to
 # trust when the two disagree. With -n > 1 the runs alternate routebot and
 # floor, and last lines give the median of each ratio, and the ratios of
-# each server's best run (most turns/s, least CPU a turn, lowest p99): a
-# neighbour only ever slows a run down, so a server's best is the run it
-# disturbed least, and on a shared machine the bests are the steadier
-# comparison (Chen & Revels, "Robust benchmarking in noisy environments",
+# each server's best figures (most turns/s, least CPU a turn, lowest p99,
+# each from whichever run gave it): a neighbour only ever slows a run down,
+# so a server's best figure is the least disturbed one, and on a shared
+# machine the bests are the steadier comparison (Chen & Revels, "Robust benchmarking in noisy environments",
 # 2016). With -b REV the
 # cmd/local of git revision REV runs too, before each routebot run, and its
 # line and ratio to the floor are printed the same way: before and after a
@@ -23,9 +23,9 @@
 # known cost, to read what a handler may cost to reach a given ratio.
 #
 # wrk's load is a closed loop: each connection sends when answered, so by
-# Little's law a server's latency is the connections over its turns/s, and
-# a slower server's p99 is larger by about the turns/s ratio whatever its
-# tail. With -r RATE every server is also offered RATE turns/s in an open
+# Little's law a server's mean latency is the connections over its
+# turns/s: a slower server's latencies are larger by about the inverse of
+# the turns/s ratio, its p99 with them unless its tail is thinner. With -r RATE every server is also offered RATE turns/s in an open
 # loop (cmd/loadgen -rate, the same calls) after its wrk run, and the
 # latencies are printed side by side: what a caller waits at the same
 # offered load, which is what a contact center's traffic is.
@@ -88,8 +88,15 @@ measure() {
 	local open=
 	if [[ -n $rate ]]; then
 		# answered offered p50 p99; loadgen says on stderr if the server fell behind.
-		open=$("${load_cpu[@]}" "$bin/loadgen" -url "http://127.0.0.1:$port" -c "$conns" -d "$dur" -warmup 1s -rate "$rate" -terse 2>"$bin/$name.open.err") ||
-			{ echo "bench-http: $name, open loop at $rate turns/s:" >&2; cat "$bin/$name.open.err" >&2; exit 1; }
+		# measure runs in a subshell: cleanup's pid is not this one, so stop
+		# the server before giving up.
+		open=$("${load_cpu[@]}" "$bin/loadgen" -url "http://127.0.0.1:$port" -c "$conns" -d "$dur" -warmup 1s -rate "$rate" -terse 2>"$bin/$name.open.err") || {
+			kill "$pid"
+			wait "$pid" 2>/dev/null || true
+			echo "bench-http: $name, open loop at $rate turns/s:" >&2
+			cat "$bin/$name.open.err" >&2
+			exit 1
+		}
 		[[ -s $bin/$name.open.err ]] && cat "$bin/$name.open.err" >&2
 		open=$(awk '{print $3, $4}' <<<"$open")
 	fi
@@ -129,7 +136,7 @@ stolen() { awk '$1 == "cpu" {t=0; for (i=2; i<=9; i++) t+=$i; print t, $9}' /pro
 
 # open_ratio P50 P99: "p50x p99x" of a server's open-loop latencies against
 # this run's floor's.
-open_ratio() { awk -v a="$1" -v b="$2" -v c="$f_op50" -v d="$f_op99" 'BEGIN { printf "%.2f %.2f", a/c, b/d }'; }
+open_ratio() { awk -v a="$1" -v b="$2" -v c="$f_op50" -v d="$f_op99" 'BEGIN { printf "%.2f %.2f", c ? a/c : 0, d ? b/d : 0 }'; }
 
 # open_says LABEL P50 P99 [P50X P99X]: a server's open-loop latencies.
 open_says() {
@@ -206,11 +213,11 @@ if ((runs > 1)); then
 			END {printf "%.0f %.2f %.0f", 100*rps[n]/rps["floor"], p99[n]/p99["floor"], 100*cpu["floor"]/cpu[n]}'
 	}
 	# shellcheck disable=SC2046 # the three ratios, as three words
-	[[ -n $base ]] && says "base $base, best of $runs runs against the floor's best:" $(best base)
+	[[ -n $base ]] && says "base $base, best figures of $runs runs against the floor's:" $(best base)
 	# shellcheck disable=SC2046
-	[[ -n $spin ]] && says "floor +$spin spin, best of $runs runs against the floor's best:" $(best spin)
+	[[ -n $spin ]] && says "floor +$spin spin, best figures of $runs runs against the floor's:" $(best spin)
 	# shellcheck disable=SC2046
-	says "routebot, best of $runs runs against the floor's best:" $(best routebot)
+	says "routebot, best figures of $runs runs against the floor's:" $(best routebot)
 	# open_summary NAME RATIO...: the median of the runs' open-loop ratios.
 	open_summary() {
 		local name=$1

@@ -6,7 +6,7 @@
 //
 // By default the load is a closed loop, as wrk's: each connection sends its
 // next turn when the last is answered, so a slower server is offered less
-// and, by Little's law, its latency is the connections over its
+// and, by Little's law, its mean latency is the connections over its
 // throughput. With -rate the load is open, as a contact center's is: turns
 // fall due at a fixed rate whatever the server does, and each turn's
 // latency is counted from when it fell due, not from when a connection was
@@ -65,6 +65,9 @@ func main() {
 	}
 	res := run(config{url: *base + "/" + *scenario, token: *token, conns: *conns, dur: *dur, warm: *warm, rate: *rate})
 	if len(res.lat) == 0 {
+		if *rate > 0 {
+			log.Fatalf("loadgen: none of the %d turns due while measuring was answered by %s after the run (%d transport errors): the server cannot sustain %.0f turns/s", res.offered, grace, res.errs, *rate)
+		}
 		log.Fatalf("loadgen: no answered turns (%d transport errors)", res.errs)
 	}
 	answered := float64(len(res.lat)) / dur.Seconds()
@@ -91,8 +94,10 @@ func main() {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// pct is the p-th percentile of the latencies.
-func (r result) pct(p int) time.Duration { return r.lat[min(len(r.lat)-1, len(r.lat)*p/100)] }
+// pct is the p-th percentile of the latencies (nearest rank).
+func (r result) pct(p int) time.Duration {
+	return r.lat[max(0, (len(r.lat)*p+99)/100-1)]
+}
 
 // turnBodies are call's two turns on connection c.
 func turnBodies(c, call int) [2][]byte {
@@ -104,43 +109,45 @@ func turnBodies(c, call int) [2][]byte {
 }
 
 // grace is how long after the run's end an open loop still sends the turns
-// that fell due before it, when the server is behind.
+// that fell due before it, when the server is behind; the rest count as not
+// answered.
 const grace = time.Second
 
 // run loads cfg.url for cfg.warm, then measures for cfg.dur.
 func run(cfg config) result {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.conns, MaxConnsPerHost: cfg.conns}}
+	defer client.CloseIdleConnections()
 	start := time.Now()
 	from, end := start.Add(cfg.warm), start.Add(cfg.warm+cfg.dur)
-	// due hands out the time each turn is due: in a closed loop, now; in an
-	// open one, the next slot of the schedule.
-	var due func() (time.Time, bool)
+	// due hands a connection its next turn: when it fell due, whether it
+	// is measured, and whether the run goes on.
+	var due func() (at time.Time, measured, ok bool)
 	var offered int
 	if cfg.rate > 0 {
-		slots := make(chan time.Time, 4096)
-		go func() {
-			defer close(slots)
-			for i := 0; ; i++ {
-				at := slot(start, cfg.rate, i)
-				if !at.Before(end) {
-					return
-				}
-				if !at.Before(from) {
-					offered++ // only this goroutine writes it, before close
-				}
-				if d := time.Until(at); d > 0 {
-					time.Sleep(d)
-				}
-				// Timed from now, not from at: a sleep here overshoots by
-				// up to a millisecond, which is the load generator's
-				// lateness, not the server's. A turn waiting for a free
-				// connection is still timed from here.
-				slots <- time.Now()
+		first, last := firstSlot(start, cfg.rate, from), firstSlot(start, cfg.rate, end)
+		offered = last - first
+		var next atomic.Int64
+		due = func() (time.Time, bool, bool) {
+			i := int(next.Add(1) - 1)
+			at := slot(start, cfg.rate, i)
+			if i >= last || time.Now().After(end.Add(grace)) {
+				return at, false, false
 			}
-		}()
-		due = func() (time.Time, bool) { at, ok := <-slots; return at, ok }
+			if d := time.Until(at); d > 0 {
+				time.Sleep(d)
+				// Timed from the wake-up, which a sleep overshoots by up to
+				// a millisecond: that is the load generator's lateness, not
+				// the server's. A turn taken late (every connection was
+				// busy) is timed from its slot, so the queue is counted.
+				return time.Now(), i >= first, true
+			}
+			return at, i >= first, true
+		}
 	} else {
-		due = func() (time.Time, bool) { now := time.Now(); return now, now.Before(end) }
+		due = func() (time.Time, bool, bool) {
+			now := time.Now()
+			return now, !now.Before(from), now.Before(end)
+		}
 	}
 
 	var errs, non200 atomic.Int64
@@ -154,9 +161,9 @@ func run(cfg config) result {
 			defer wg.Done()
 			for call := 0; ; call++ {
 				for _, body := range turnBodies(c, call) {
-					at, ok := due()
-					if !ok || time.Now().After(end.Add(grace)) {
-						return // an open loop's turns still queued count as not answered
+					at, measured, ok := due()
+					if !ok {
+						return
 					}
 					status, msg, err := post(client, cfg.url, cfg.token, body)
 					took := time.Since(at)
@@ -164,7 +171,7 @@ func run(cfg config) result {
 						errs.Add(1)
 						continue
 					}
-					if at.Before(from) {
+					if !measured {
 						continue
 					}
 					lat[c] = append(lat[c], took)
@@ -190,6 +197,15 @@ func run(cfg config) result {
 // accumulates.
 func slot(start time.Time, rate float64, i int) time.Time {
 	return start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+}
+
+// firstSlot is the index of the first slot at or after t.
+func firstSlot(start time.Time, rate float64, t time.Time) int {
+	i := max(0, int(t.Sub(start).Seconds()*rate)-1)
+	for slot(start, rate, i).Before(t) {
+		i++
+	}
+	return i
 }
 
 // post sends one turn and reads its answer; it keeps the start of a
