@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/internal/emulator"
+	"github.com/routebot/routebot/internal/fsstoretest"
 	"github.com/routebot/routebot/internal/tenanttest"
 )
 
@@ -48,20 +47,7 @@ func demoOnEmulator(t testing.TB) []string {
 
 // emulatorStore is a store on the first-turn project, closed after t.
 func emulatorStore(t testing.TB) *fsstore.Store {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client, closeClient, err := fsstore.NewClient(ctx, firstTurnProject, firestoreEmulator.host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = closeClient() })
-	st, err := fsstore.New(ctx, client, fsstore.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
+	return fsstoretest.Open(t, firestoreEmulator.host, firstTurnProject, "")
 }
 
 // TestLocalBinaryFirstTurnFirestore runs cmd/local on the emulator

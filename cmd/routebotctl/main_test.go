@@ -6,9 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/internal/emulator"
+	"github.com/routebot/routebot/internal/fsstoretest"
 	"github.com/routebot/routebot/internal/tenanttest"
 )
 
@@ -202,15 +200,7 @@ func stored(t *testing.T, env map[string]string) map[string]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client, _, err := fsstore.NewClient(ctx, env["GOOGLE_CLOUD_PROJECT"], env["FIRESTORE_EMULATOR_HOST"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	st, err := fsstore.New(ctx, client, fsstore.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fsstoretest.Open(t, env["FIRESTORE_EMULATOR_HOST"], env["GOOGLE_CLOUD_PROJECT"], "")
 	defer st.Close()
 	ids, err := st.ListTenants(ctx)
 	if err != nil {

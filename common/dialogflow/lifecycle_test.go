@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -20,9 +18,9 @@ import (
 
 	"github.com/routebot/routebot/common/dialogflow"
 	"github.com/routebot/routebot/common/store"
-	"github.com/routebot/routebot/common/store/fsstore"
 	"github.com/routebot/routebot/common/store/memstore"
 	"github.com/routebot/routebot/internal/emulator"
+	"github.com/routebot/routebot/internal/fsstoretest"
 )
 
 // The Firestore emulator starts with the first test that needs it (not in
@@ -69,22 +67,8 @@ func memRecords(*testing.T) records {
 
 func firestoreRecords(t *testing.T) records {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client, closeClient, err := fsstore.NewClient(ctx, "routebot-lifecycle-test", emulatorHost(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = closeClient() })
-	st, err := fsstore.New(ctx, client, fsstore.Options{
-		Prefix: fmt.Sprintf("lc%x-%d-", time.Now().UnixNano()&0xffffff, prefixes.Add(1)),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
+	return fsstoretest.Open(t, emulatorHost(t), "routebot-lifecycle-test",
+		fmt.Sprintf("lc%x-%d-", time.Now().UnixNano()&0xffffff, prefixes.Add(1)))
 }
 
 const profileName = "projects/acme-cc/locations/global/conversationProfiles/p1"

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/routebot/routebot/internal/fsstoretest"
 	"github.com/routebot/routebot/internal/tenanttest"
 
 	"github.com/routebot/routebot/common/app"
@@ -291,18 +292,9 @@ func demoOnEmulator(tb testing.TB) *app.App {
 	id := make([]byte, 6)
 	_, _ = rand.Read(id)
 	project := "routebot-bench-" + hex.EncodeToString(id)
-	ctx := context.Background()
-	client, closeClient, err := fsstore.NewClient(ctx, project, host)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer closeClient()
-	st, err := fsstore.New(ctx, client, fsstore.Options{Logger: logging.New(io.Discard, nil)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tenanttest.PutDemo(ctx, tb, st)
-	st.Close()
+	st := fsstoretest.Open(tb, host, project, "")
+	tenanttest.PutDemo(context.Background(), tb, st)
+	st.Close() // its tenant listener would share the emulator with what is measured
 	env := map[string]string{"ROUTEBOT_STORE": "firestore", "GOOGLE_CLOUD_PROJECT": project,
 		emulator.HostEnv: host, "ROUTEBOT_API_TOKEN": testToken}
 	return apptest.Build(tb, env, true, nil)
