@@ -25,9 +25,12 @@ import (
 // p50-ms-before-read).
 func BenchmarkFirstTurnFirestore(b *testing.B) {
 	a := demoOnEmulator(b)
-	c := a.Config
-	before := scenario.New(a.Flows, a.Sessions, a.Directory, a.Auth, a.Logger, scenario.Options{Project: c.Project,
-		TurnTimeout: c.TurnTimeout, ClassifyTimeout: c.ClassifyTimeout, SessionTTL: c.SessionTTL, RequestKeys: a.RequestKeys})
+	opts := scenario.OptionsOf(a)
+	if !opts.LookUpDuringRead {
+		b.Fatal("the deployed handler on Firestore does not look the name up during the read")
+	}
+	opts.LookUpDuringRead = false
+	before := scenario.FromAppWith(a, opts)
 	during := httptest.NewServer(gateway.New(a))
 	b.Cleanup(during.Close)
 	first := httptest.NewServer(before)

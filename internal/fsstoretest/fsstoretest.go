@@ -5,7 +5,6 @@ package fsstoretest
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -26,7 +25,7 @@ func Open(tb testing.TB, host, project, prefix string) *fsstore.Store {
 		tb.Fatalf("fsstoretest: %v", err)
 	}
 	tb.Cleanup(func() { _ = closeClient() })
-	st, err := fsstore.New(ctx, client, fsstore.Options{Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st, err := fsstore.New(ctx, client, fsstore.Options{Prefix: prefix, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatalf("fsstoretest: %v", err)
 	}
